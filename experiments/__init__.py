@@ -1,0 +1,1 @@
+"""Experiment configs, one Python file per experiment, grouped by study."""

@@ -1,0 +1,53 @@
+"""Convolutional network: conv blocks (conv -> [batch norm] -> activation -> pool), then dense.
+
+LeCun, Bottou, Bengio & Haffner 1998, "Gradient-based learning applied to document recognition".
+"""
+
+from typing import Sequence
+
+import flax.linen as nn
+
+from models.mlp import ACTIVATIONS
+
+
+class CNN(nn.Module):
+  features: Sequence[int] = (32, 64)
+  kernel: int = 3
+  padding: str = 'SAME'
+  pool: str = 'avg'             # 'avg' | 'max' | 'none'
+  dense: Sequence[int] = (256,)
+  num_classes: int = 10
+  activation: str = 'relu'
+  batch_norm: bool = False
+  dropout: float = 0.0
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    act = ACTIVATIONS[self.activation]
+    for f in self.features:
+      x = nn.Conv(f, (self.kernel, self.kernel), padding=self.padding)(x)
+      if self.batch_norm:
+        x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+      x = act(x)
+      if self.pool == 'avg':
+        x = nn.avg_pool(x, (2, 2), (2, 2))
+      elif self.pool == 'max':
+        x = nn.max_pool(x, (2, 2), (2, 2))
+    x = x.reshape(x.shape[0], -1)
+    for width in self.dense:
+      x = act(nn.Dense(width)(x))
+      if self.dropout:
+        x = nn.Dropout(self.dropout, deterministic=not train)(x)
+    return nn.Dense(self.num_classes)(x)
+
+
+VARIANTS = {
+    'tiny': (CNN, dict(features=(8, 16), dense=(32,))),
+    # The engine issue's `cnn` benchmark workload, also nnzoo's default digits model:
+    # Conv32 3x3 SAME ReLU avgpool2, Conv64 3x3 SAME ReLU avgpool2, Dense256 ReLU, Dense10.
+    'small': (CNN, dict(features=(32, 64), dense=(256,))),
+    # LeNet-5 (LeCun et al. 1998, Fig. 2) with ReLU for tanh and max for subsampling; 28x28 input.
+    'lenet5': (CNN, dict(features=(6, 16), kernel=5, padding='VALID', pool='max', dense=(120, 84))),
+    # 'small' with batch norm (Ioffe & Szegedy 2015): exercises the engine's model-state path.
+    'small_bn': (CNN, dict(features=(32, 64), dense=(256,), batch_norm=True)),
+}

@@ -1,0 +1,75 @@
+"""python -m train --config experiments/<study>/<name>.py[:arg] --workdir DIR [--config.key=value ...]
+
+Parses flags and calls train.loop.train_and_evaluate; nothing else happens here.
+"""
+
+import argparse
+import logging
+import os
+import sys
+
+HELP = """Train one experiment config and evaluate it; resumes if the workdir holds checkpoints.
+
+examples:
+  python -m train --config experiments/zoo/cnn_digits.py --workdir runs/cnn
+  python -m train --config experiments/zoo/cnn_digits.py:small --workdir runs/cnn_small
+  python -m train --config experiments/zoo/cnn_digits.py --workdir runs/cnn_lr \\
+      --config.optimizer.learning_rate=0.01
+
+overrides:
+  --config.KEY=VALUE    set any key of the config (dotted path); VALUE is a Python literal or a bare
+                        string. Unknown keys stop the run and name the nearest valid ones.
+  --config.mesh.data=4 --config.sharding.fsdp=True   devices and parameter placement
+
+workdir: config.json, metrics.jsonl, tensorboard/, plots/, checkpoints/, summary.json
+exit codes: 0 done or stopped cleanly by SIGTERM/SIGINT (checkpoint written), 2 bad input
+"""
+
+
+def parse(argv):
+  parser = argparse.ArgumentParser(prog='python -m train', description=HELP,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--config', required=True, metavar='FILE[:ARG]',
+                      help='experiment config file, optionally with the argument of get_config')
+  parser.add_argument('--workdir', required=True, help='where the run lives (local path or gs://)')
+  parser.add_argument('--overwrite', action='store_true',
+                      help='start over in a workdir that holds another run (deletes its results)')
+  parser.add_argument('--stop_after', type=int, default=0, metavar='STEP',
+                      help='checkpoint and exit 0 once this step is reached (as if preempted)')
+  parser.add_argument('--distributed', action='store_true',
+                      help='call jax.distributed.initialize() first (multi-host; automatic on TPU '
+                           'VMs, else set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID '
+                           'or run under SLURM)')
+  args, rest = parser.parse_known_args(argv)
+  overrides = [r for r in rest if r.startswith('--config.')]
+  unknown = [r for r in rest if not r.startswith('--config.')]
+  if unknown:
+    parser.error(f'unrecognized arguments: {" ".join(unknown)} (config keys go as --config.KEY=VALUE)')
+  return args, overrides
+
+
+def main(argv=None):
+  args, overrides = parse(sys.argv[1:] if argv is None else argv)
+  logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+  for noisy in ('absl', 'jax', 'orbax', 'tensorflow_datasets'):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+  from train.errors import UserError
+  try:
+    from train import config as config_lib
+    config = config_lib.load(args.config)
+    config_lib.apply_overrides(config, overrides)
+    if args.distributed:
+      from train import distributed
+      distributed.initialize()
+    from train import loop
+    loop.train_and_evaluate(config, args.workdir, overwrite=args.overwrite,
+                            stop_after=args.stop_after)
+  except UserError as e:
+    print(f'nnzoo: error: {e}', file=sys.stderr)
+    return e.exit_code
+  return 0
+
+
+if __name__ == '__main__':
+  os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
+  sys.exit(main())

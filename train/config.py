@@ -1,0 +1,236 @@
+"""Configs: load `experiments/<study>/<name>.py[:arg]`, apply `--config.a.b=value`, validate.
+
+A config is an `ml_collections.ConfigDict` returned by the file's `get_config(arg=None)`. It is
+the single source of truth of a run: it is validated here, then written to `workdir/config.json`.
+Unknown keys are errors that name the nearest valid ones.
+"""
+
+import ast
+import difflib
+import importlib.util
+import json
+import os
+import sys
+
+import ml_collections
+
+from train.errors import UserError
+
+OPTIMIZERS = ('sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop')
+SCHEDULES = ('constant', 'cosine', 'warmup_cosine', 'exponential', 'linear')
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Every key the engine reads, with its default. Experiments start from this."""
+  c = ml_collections.ConfigDict()
+  c.seed = 0
+  c.objective = 'classification'
+  c.num_steps = 1000            # optimizer steps
+  c.log_every = 50              # train metrics -> metrics.jsonl, TensorBoard, progress bar
+  c.eval_every = 500            # 0: only at the end
+  c.ckpt_every = 500            # 0: only at the end (and on SIGTERM)
+  c.keep_ckpts = 3
+  c.plots = True                # PNGs in workdir/plots at each eval and at the end
+
+  # Model: `name` picks the family in models/, `variant` a row of its table; the other keys
+  # override fields of that row. Model keys are checked against the module's fields.
+  c.model = ml_collections.ConfigDict({'name': 'cnn', 'variant': 'small'})
+
+  c.data = ml_collections.ConfigDict()
+  c.data.name = 'nnzoo_digits'  # any TFDS name; nnzoo_* are built offline on first use
+  c.data.data_dir = ''          # '' -> $NNZOO_DATA_DIR or ~/.cache/nnzoo/tensorflow_datasets
+  c.data.train_split = 'train'
+  c.data.eval_split = 'test'
+  c.data.batch_size = 128       # global, over all processes and devices
+  c.data.eval_batch_size = 0    # 0 -> batch_size
+  c.data.cache = True           # decode the split once into host memory (small data sets)
+  c.data.prefetch = 2           # batches prepared ahead on a host thread
+  c.data.shuffle_seed = -1      # -1 -> seed
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.name = 'adam'
+  c.optimizer.learning_rate = 1e-3
+  c.optimizer.momentum = 0.9    # sgd momentum / nesterov
+  c.optimizer.b1 = 0.9
+  c.optimizer.b2 = 0.999
+  c.optimizer.eps = 1e-8
+  c.optimizer.weight_decay = 0.0
+  c.optimizer.clip_norm = 0.0   # global-norm clipping; 0 = off
+  c.optimizer.schedule = 'constant'
+  c.optimizer.warmup_steps = 0
+  c.optimizer.decay_rate = 0.1  # exponential: lr * decay_rate ** (step / decay_steps)
+  c.optimizer.decay_steps = 0   # 0 -> num_steps
+  c.optimizer.end_factor = 0.0  # cosine / linear: final lr = learning_rate * end_factor
+
+  # Devices: a Mesh over all of them. -1 takes what is left.
+  c.mesh = ml_collections.ConfigDict({'data': -1, 'model': 1})
+  # Parameter (and optimizer-state) placement: (regex over the leaf's path, spec) pairs,
+  # first match wins, spec is a tuple of mesh axes or None per dimension. Unmatched leaves
+  # are replicated, or FSDP-sharded over 'data' when fsdp is on.
+  c.sharding = ml_collections.ConfigDict()
+  c.sharding.rules = ()
+  c.sharding.fsdp = False
+  c.sharding.fsdp_min_size = 1024
+
+  c.objective_args = ml_collections.ConfigDict()  # objective-specific knobs
+  return c
+
+
+def load(spec: str) -> ml_collections.ConfigDict:
+  """Loads `path.py` or `path.py:arg` and returns its `get_config(arg)`."""
+  path, _, arg = spec.partition(':')
+  if not os.path.isfile(path):
+    raise UserError(f'config file {path!r} not found (expected experiments/<study>/<name>.py)')
+  module = _import_file(path)
+  if not hasattr(module, 'get_config'):
+    raise UserError(f'{path} has no get_config() function')
+  try:
+    config = module.get_config(arg) if arg else module.get_config()
+  except TypeError as e:
+    raise UserError(f'{path}: get_config({arg!r}) failed: {e}') from None
+  check_keys(config, base_config())
+  config.lock()
+  return config
+
+
+def _import_file(path):
+  name = 'nnzoo_config_' + os.path.splitext(os.path.basename(path))[0]
+  spec = importlib.util.spec_from_file_location(name, path)
+  module = importlib.util.module_from_spec(spec)
+  sys.modules[name] = module
+  spec.loader.exec_module(module)
+  return module
+
+
+def flat_keys(config, prefix='') -> list[str]:
+  keys = []
+  for k, v in config.items():
+    keys.append(prefix + k)
+    if isinstance(v, ml_collections.ConfigDict):
+      keys += flat_keys(v, prefix + k + '.')
+  return keys
+
+
+def nearest(key: str, candidates) -> str:
+  close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=0.5)
+  if not close:  # compare the last component too: 'optimizer.lr' -> 'optimizer.learning_rate'
+    leaf = key.rsplit('.', 1)[-1]
+    close = [c for c in candidates if leaf and leaf in c.rsplit('.', 1)[-1]][:3]
+  return ', '.join(close) if close else '(none close; see the config file)'
+
+
+def check_keys(config, reference, free=('model', 'objective_args')):
+  """Every key of `config` outside the free sections must exist in `reference`."""
+  valid = flat_keys(reference)
+  for key in flat_keys(config):
+    if key.split('.')[0] in free and '.' in key:
+      continue
+    if key not in valid:
+      raise UserError(f'unknown config key {key!r}; nearest valid keys: {nearest(key, valid)}')
+
+
+def apply_overrides(config, overrides: list[str]) -> None:
+  """Applies `--config.a.b=value` strings; values are Python literals or bare strings."""
+  valid = flat_keys(config)
+  for item in overrides:
+    body = item[len('--config.'):]
+    if '=' not in body:
+      raise UserError(f'override {item!r} needs a value: --config.{body}=VALUE')
+    key, raw = body.split('=', 1)
+    if key not in valid and key.startswith('model.') and key.count('.') == 1:
+      _add_model_field(config, key[len('model.'):], raw, item)
+      continue
+    if key not in valid:
+      raise UserError(f'unknown config key {key!r} in {item!r}; '
+                      f'nearest valid keys: {nearest(key, valid)}')
+    *parents, leaf = key.split('.')
+    node = config
+    for p in parents:
+      node = node[p]
+    old = node[leaf]
+    new = _parse_value(raw, old, key)
+    with config.unlocked():
+      node[leaf] = new
+
+
+def _add_model_field(config, field, raw, item):
+  """`--config.model.dropout=0.5` may set any field of the model's module, not only listed ones."""
+  import models
+  allowed = models.fields(config.model)
+  if field not in allowed:
+    raise UserError(f'unknown config key model.{field!r} in {item!r}; nearest valid keys: '
+                    f'{nearest(field, allowed)}')
+  try:
+    value = ast.literal_eval(raw)
+  except (ValueError, SyntaxError):
+    value = raw
+  with config.unlocked():
+    config.model[field] = value
+
+
+def _parse_value(raw: str, old, key: str):
+  try:
+    value = ast.literal_eval(raw)
+  except (ValueError, SyntaxError):
+    value = raw
+  if isinstance(old, bool):
+    if isinstance(value, str) and value.lower() in ('true', 'false'):
+      value = value.lower() == 'true'
+    if not isinstance(value, bool):
+      raise UserError(f'config key {key!r} expects true/false, got {raw!r}')
+  elif isinstance(old, int) and not isinstance(old, bool):
+    if not isinstance(value, int) or isinstance(value, bool):
+      if isinstance(value, float) and value.is_integer():
+        value = int(value)
+      else:
+        raise UserError(f'config key {key!r} expects an integer, got {raw!r}')
+  elif isinstance(old, float):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+      raise UserError(f'config key {key!r} expects a number, got {raw!r}')
+    value = float(value)
+  elif isinstance(old, str):
+    value = raw  # strings stay verbatim: '--config.data.name=mnist'
+  elif isinstance(old, (tuple, list)):
+    if not isinstance(value, (tuple, list)):
+      value = (value,)
+    value = type(old)(value)
+  elif isinstance(old, ml_collections.ConfigDict):
+    raise UserError(f'config key {key!r} is a section; set one of its keys, '
+                    f'e.g. --config.{key}.{next(iter(old.keys()), "KEY")}=VALUE')
+  return value
+
+
+def validate(config) -> None:
+  """Checks values the engine relies on, before anything is compiled."""
+  o = config.optimizer
+  if o.name not in OPTIMIZERS:
+    raise UserError(f'config.optimizer.name={o.name!r} is not one of {", ".join(OPTIMIZERS)}')
+  if o.schedule not in SCHEDULES:
+    raise UserError(f'config.optimizer.schedule={o.schedule!r} is not one of {", ".join(SCHEDULES)}')
+  for key in ('num_steps', 'log_every', 'keep_ckpts'):
+    if config[key] <= 0:
+      raise UserError(f'config.{key} must be positive, got {config[key]}')
+  if config.data.batch_size <= 0:
+    raise UserError(f'config.data.batch_size must be positive, got {config.data.batch_size}')
+
+
+def to_json(config) -> str:
+  return json.dumps(config.to_dict(), indent=2, sort_keys=True, default=_json_default)
+
+
+def _json_default(x):
+  if isinstance(x, tuple):
+    return list(x)
+  return str(x)
+
+
+def diff(a: dict, b: dict, prefix='') -> list[str]:
+  """Dotted keys whose values differ between two config dicts."""
+  out = []
+  for k in sorted(set(a) | set(b)):
+    va, vb = a.get(k), b.get(k)
+    if isinstance(va, dict) and isinstance(vb, dict):
+      out += diff(va, vb, prefix + k + '.')
+    elif va != vb:
+      out.append(prefix + k)
+  return out

@@ -1,0 +1,272 @@
+"""The loop: config -> mesh -> data -> model and optimizer -> sharding -> restore -> steps -> evals.
+
+`train_and_evaluate(config, workdir)` is the whole engine; `python -m train` only parses flags and
+calls it. Every model family goes through this one function: what differs between families lives
+in the objective (train/objectives/), never in a branch here.
+"""
+
+import json
+import logging
+import math
+import shutil
+import signal
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from etils import epath
+
+import models
+from train import checkpoint
+from train import config as config_lib
+from train import data
+from train import metrics as metrics_lib
+from train import objectives
+from train import optimizer as optimizer_lib
+from train import sharding as sharding_lib
+from train.errors import UserError
+
+log = logging.getLogger('nnzoo')
+
+# Keys that may change between a run and its resumption without making it a different run.
+RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
+                     'data.prefetch', 'data.data_dir')
+
+
+class NonFiniteError(UserError):
+  """The loss or gradient became NaN/Inf."""
+
+
+def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: int = 0,
+                       progress: bool = True) -> dict:
+  """Trains `config` in `workdir` (resuming what is there) and returns the summary dict.
+
+  stop_after: if > 0, save a checkpoint and return once this step is reached, as a preempted run
+  would (tests use it to compare interrupted and uninterrupted runs).
+  """
+  # --- Config and workdir -------------------------------------------------------------------
+  config_lib.validate(config)
+  workdir = epath.Path(workdir)
+  _prepare_workdir(config, workdir, overwrite)
+
+  # --- Mesh: all devices of all processes -------------------------------------------------------
+  mesh = sharding_lib.make_mesh(config.mesh)
+  batch_sharding = sharding_lib.batch_sharding(mesh)
+  replicated = sharding_lib.replicated(mesh)
+
+  # --- Data ------------------------------------------------------------------------------------
+  pipeline = data.make_pipeline(config)
+  first = data.global_batch(pipeline.train_batch(0), batch_sharding)
+
+  # --- Model, optimizer, objective ---------------------------------------------------------------
+  model = models.build(config.model)
+  tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
+  objective = objectives.build(config, model, tx)
+
+  # --- Sharding: shapes first (no FLOPs spent), then a placement for every leaf ----------------
+  rng = jax.random.PRNGKey(config.seed)
+  abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, first), config)
+  state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
+
+  # --- Init, or resume from the newest readable checkpoint ------------------------------------
+  ckpt = checkpoint.Checkpointer(workdir / 'checkpoints', config.keep_ckpts)
+  target = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                        abstract, state_sharding)
+  restored = ckpt.restore_latest(target)
+  if restored is None:
+    state = jax.jit(objective.init_state, out_shardings=state_sharding)(rng, first)
+  else:
+    state, meta = restored
+    _check_data_position(meta, pipeline, int(state.step))
+    log.info('resumed from step %d in %s', int(state.step), ckpt.directory)
+  start = int(state.step)
+
+  # --- The steps: one jit each, explicit shardings, the state donated ---------------------------
+  t0 = time.perf_counter()
+  train_step = jax.jit(objective.train_step, in_shardings=(state_sharding, batch_sharding),
+                       out_shardings=(state_sharding, replicated), donate_argnums=0)
+  train_step = train_step.lower(state, first).compile()
+  eval_step = jax.jit(objective.eval_step, in_shardings=(state_sharding, batch_sharding),
+                      out_shardings=replicated)
+  compile_s = time.perf_counter() - t0
+
+  def evaluate(state):
+    sums = None
+    for local in pipeline.eval_batches():
+      out = eval_step(state, data.global_batch(local, batch_sharding))
+      sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
+    sums = jax.device_get(sums)
+    count = float(sums.pop('count'))
+    return {k: float(v) / count for k, v in sums.items()}
+
+  def meta(step):
+    return {'step': step, 'data': {'next_step': step, 'shuffle_seed': pipeline.shuffle_seed,
+                                   'process_count': pipeline.process_count,
+                                   'num_train': pipeline.num_train}}
+
+  # --- Loop --------------------------------------------------------------------------------------
+  writer = metrics_lib.MetricWriter(workdir, config.num_steps, start, enabled=progress)
+  stop = _StopSignal()
+  end = config.num_steps if not stop_after else min(stop_after, config.num_steps)
+  batches = data.Prefetcher(lambda s: data.global_batch(pipeline.train_batch(s), batch_sharding),
+                            start, end, config.data.prefetch)
+  pending, last_eval = [], {}
+  t_log, t_train, s_log = time.perf_counter(), 0.0, start
+  step = start
+  try:
+    for batch in batches:
+      state, step_metrics = train_step(state, batch)   # asynchronous: no host sync here
+      pending.append(step_metrics)
+      step += 1
+      done = step == end
+      stopping = stop.requested or done
+      logged = step % config.log_every == 0 or stopping or _due(step, config.ckpt_every)
+      if logged:
+        # The only host sync between logs: fetch the metrics of the steps since the last one.
+        rows = jax.device_get(pending)
+        _check_finite(rows, step - len(rows) + 1)
+        now = time.perf_counter()
+        t_train += now - t_log
+        mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        mean.update(lr=float(schedule(step - 1)),
+                    steps_per_s=(step - s_log) / (now - t_log),
+                    examples_per_s=(step - s_log) * config.data.batch_size / (now - t_log))
+        writer.write(step, 'train', mean)
+        writer.progress(step, {'loss': mean['loss'], **{k: v for k, v in last_eval.items()
+                                                        if k == 'accuracy'}})
+        pending, s_log = [], step
+      if _due(step, config.eval_every) and not done:
+        last_eval = evaluate(state)
+        writer.write(step, 'eval', last_eval)
+        _write_plots(config, workdir, objective, state, pipeline)
+      if _due(step, config.ckpt_every) or stopping:
+        ckpt.save(step, state, meta(step), force=True)
+      if stopping:
+        break
+      if logged:  # eval and checkpoint time is not train time
+        t_log = time.perf_counter()
+  finally:
+    batches.close()
+    stop.restore()
+
+  preempted = step < config.num_steps
+  if not preempted:
+    last_eval = evaluate(state)
+    writer.write(step, 'eval', last_eval)
+    _write_plots(config, workdir, objective, state, pipeline)
+  ckpt.close()
+  writer.close()
+  summary = {
+      'step': step, 'num_steps': config.num_steps, 'preempted': preempted,
+      'eval': last_eval, 'train_time_s': round(t_train, 3), 'compile_s': round(compile_s, 3),
+      'steps_per_s': round((step - start) / t_train, 3) if t_train else None,
+      'devices': jax.device_count(), 'processes': jax.process_count(),
+      'platform': jax.devices()[0].platform,
+      'num_params': int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params))),
+  }
+  if jax.process_index() == 0:
+    (workdir / 'summary.json').write_text(json.dumps(summary, indent=2))
+    if progress:
+      shown = ' '.join(f'eval/{k}={v:.4f}' for k, v in last_eval.items())
+      print(f'nnzoo: {"stopped" if preempted else "done"} at step {step}/{config.num_steps} '
+            f'{shown} train {t_train:.1f}s ({summary["steps_per_s"]} steps/s) compile '
+            f'{compile_s:.1f}s on {jax.device_count()} {summary["platform"]} devices; '
+            f'workdir {workdir}', flush=True)
+  summary['state'] = state
+  return summary
+
+
+def _due(step, every):
+  return every > 0 and step % every == 0
+
+
+def _prepare_workdir(config, workdir, overwrite):
+  """Writes config.json; refuses a workdir that holds a different run unless overwrite."""
+  path = workdir / 'config.json'
+  current = json.loads(config_lib.to_json(config))
+  if path.exists() and not overwrite:
+    changed = [k for k in config_lib.diff(json.loads(path.read_text()), current)
+               if k not in RESUMABLE_CHANGES]
+    if changed:
+      raise UserError(f'workdir {workdir} holds a run of a different config (differs in '
+                      f'{", ".join(changed[:6])}); use a new --workdir or pass --overwrite')
+  if jax.process_index() == 0:
+    if overwrite and workdir.exists():
+      for name in ('checkpoints', 'metrics.jsonl', 'tensorboard', 'plots', 'summary.json'):
+        p = workdir / name
+        if p.is_dir():
+          shutil.rmtree(p) if not str(p).startswith('gs://') else p.rmtree()
+        elif p.exists():
+          p.unlink()
+    workdir.mkdir(parents=True, exist_ok=True)
+    path.write_text(config_lib.to_json(config))
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    multihost_utils.sync_global_devices('nnzoo_workdir_ready')
+
+
+def _check_shapes(fn, config):
+  """Runs the shape-only init; a model/data mismatch becomes one line naming the tensors."""
+  try:
+    return fn()
+  except (TypeError, ValueError) as e:
+    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if 'shape' in msg.lower() or 'dimension' in msg.lower() or 'incompatible' in msg.lower():
+      raise UserError(f'model {config.model.name}/{config.model.get("variant", "")} does not fit '
+                      f'the data of {config.data.name}: {msg}') from None
+    raise
+
+
+def _check_data_position(meta, pipeline, step):
+  d = meta.get('data', {})
+  if d.get('process_count', pipeline.process_count) != pipeline.process_count:
+    raise UserError(f'checkpoint was written by {d["process_count"]} processes, this run has '
+                    f'{pipeline.process_count}; resume with the same process count')
+  if d.get('next_step', step) != step:
+    raise UserError(f'checkpoint data position {d["next_step"]} does not match its step {step}')
+
+
+def _check_finite(rows, first_step):
+  for i, r in enumerate(rows):
+    bad = [k for k in ('loss', 'grad_norm') + tuple(r) if k in r and not math.isfinite(float(r[k]))]
+    if bad:
+      raise NonFiniteError(f'non-finite {bad[0]} ({float(r[bad[0]])}) at step {first_step + i}; '
+                           f'the last checkpoint before it is kept. Lower the learning rate or '
+                           f'set --config.optimizer.clip_norm')
+
+
+def _write_plots(config, workdir, objective, state, pipeline):
+  if not config.plots or jax.process_index() != 0:
+    return
+  from train import plots
+  directory = workdir / 'plots'
+  directory.mkdir(parents=True, exist_ok=True)
+  plots.learning_curves(metrics_lib.read(workdir), directory / 'learning_curves.png')
+  if jax.process_count() == 1:  # objective plots read a whole eval batch on one host
+    batch = next(pipeline.eval_batches())
+    objective.plots(state, {k: jnp.asarray(v) for k, v in batch.items()}, directory)
+
+
+class _StopSignal:
+  """SIGTERM/SIGINT set a flag; the loop checkpoints at the end of the current step and returns."""
+
+  def __init__(self):
+    self.requested = False
+    self._old = {}
+    for sig in (signal.SIGTERM, signal.SIGINT):
+      try:
+        self._old[sig] = signal.signal(sig, self._handle)
+      except ValueError:  # not the main thread: leave signals alone
+        pass
+
+  def _handle(self, signum, frame):
+    del frame
+    if self.requested and signum == signal.SIGINT:
+      raise KeyboardInterrupt
+    self.requested = True
+    log.warning('got signal %d: saving a checkpoint at the end of this step, then stopping', signum)
+
+  def restore(self):
+    for sig, old in self._old.items():
+      signal.signal(sig, old)

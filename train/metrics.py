@@ -1,0 +1,68 @@
+"""Where numbers go: `metrics.jsonl` (one JSON object per line), TensorBoard events, and a progress
+bar. Only process 0 writes; the others get a writer that does nothing."""
+
+import json
+import math
+import sys
+import time
+
+import jax
+from etils import epath
+
+
+class MetricWriter:
+
+  def __init__(self, workdir, total_steps: int, start_step: int, enabled: bool = True):
+    self.enabled = enabled and jax.process_index() == 0
+    self.path = epath.Path(workdir) / 'metrics.jsonl'
+    self._tb = self._bar = None
+    if not self.enabled:
+      return
+    from tensorboardX import SummaryWriter
+    self._tb = SummaryWriter(str(epath.Path(workdir) / 'tensorboard'), flush_secs=30)
+    from tqdm import tqdm
+    self._bar = tqdm(total=total_steps, initial=start_step, unit='step', dynamic_ncols=True,
+                     file=sys.stderr, mininterval=1.0, disable=None if sys.stderr.isatty() else False,
+                     smoothing=0.1)
+
+  def write(self, step: int, split: str, values: dict) -> None:
+    if not self.enabled:
+      return
+    row = {'step': int(step), 'split': split, 'time': round(time.time(), 3)}
+    row.update({k: _plain(v) for k, v in values.items()})
+    with self.path.open('a') as f:
+      f.write(json.dumps(row) + '\n')
+    for k, v in values.items():
+      if isinstance(v, (int, float)) and math.isfinite(v):
+        self._tb.add_scalar(f'{split}/{k}', v, step)
+
+  def progress(self, step: int, postfix: dict) -> None:
+    if self._bar is not None:
+      self._bar.n = step
+      self._bar.set_postfix({k: f'{v:.4g}' for k, v in postfix.items()}, refresh=False)
+      self._bar.refresh()
+
+  def message(self, text: str) -> None:
+    if self.enabled:
+      (self._bar.write if self._bar is not None else print)(text)
+
+  def close(self):
+    if self._bar is not None:
+      self._bar.close()
+    if self._tb is not None:
+      self._tb.close()
+
+
+def _plain(v):
+  if hasattr(v, 'item'):
+    v = v.item()
+  if isinstance(v, float) and not math.isfinite(v):
+    return str(v)  # JSON has no NaN/Inf
+  return v
+
+
+def read(workdir) -> list[dict]:
+  path = epath.Path(workdir) / 'metrics.jsonl'
+  if not path.exists():
+    return []
+  return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]

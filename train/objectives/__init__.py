@@ -1,0 +1,26 @@
+"""Objectives: what differs between kinds of training, as the few pure functions the loop calls.
+
+Every objective is a class built as `Objective(config, model, tx)` with:
+
+  init_state(rng, batch) -> TrainState          the initial state, shapes taken from `batch`
+  train_step(state, batch) -> (state, metrics)  one update; metrics are scalar means
+  eval_step(state, batch) -> sums               per-batch sums over examples with batch['mask'];
+                                                must hold 'count'; the loop reports sum / count
+  plots(state, batch, directory) -> [paths]     host-side pictures from one eval batch (may be [])
+
+The loop jits `train_step` and `eval_step` with the state's shardings and never asks which family
+it is training. A new kind of training is a new class here, not a branch in the loop.
+"""
+
+from train.errors import UserError
+from train.objectives import classification
+
+OBJECTIVES = {
+    'classification': classification.Classification,
+}
+
+
+def build(config, model, tx):
+  if config.objective not in OBJECTIVES:
+    raise UserError(f'unknown objective {config.objective!r}; known: {", ".join(sorted(OBJECTIVES))}')
+  return OBJECTIVES[config.objective](config, model, tx)

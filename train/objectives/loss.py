@@ -1,0 +1,69 @@
+"""The shared shape of gradient-trained objectives: per-example loss -> mean -> grad -> optax.
+
+A subclass says how the model is called on a batch (`forward`) and what each example's loss and
+metrics are (`per_example`); init, train step and masked eval are the same for all of them.
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from train.state import TrainState
+
+
+class LossObjective:
+  input_key = 'image'
+
+  def __init__(self, config, model, tx):
+    self.config, self.model, self.tx = config, model, tx
+    self.input_key = config.objective_args.get('input_key', self.input_key)
+
+  # -- what subclasses define ------------------------------------------------------------------
+  def per_example(self, outputs, batch) -> tuple[jax.Array, dict]:
+    """(loss per example [B], {metric name: value per example [B]})."""
+    raise NotImplementedError
+
+  def forward(self, variables, batch, train, rngs, mutable):
+    return self.model.apply(variables, batch[self.input_key], train=train, rngs=rngs,
+                            mutable=mutable)
+
+  def plots(self, state, batch, directory):
+    return []
+
+  # -- the contract ----------------------------------------------------------------------------
+  def init_state(self, rng, batch) -> TrainState:
+    params_rng, dropout_rng, base = jax.random.split(rng, 3)
+    variables = self.model.init({'params': params_rng, 'dropout': dropout_rng},
+                                batch[self.input_key], train=False)
+    variables = dict(variables)
+    params = variables.pop('params')
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                      opt_state=self.tx.init(params), model_state=variables, rng=base)
+
+  def train_step(self, state: TrainState, batch):
+    rng = jax.random.fold_in(state.rng, state.step)
+
+    def loss_fn(params):
+      outputs, new_model_state = self.forward(
+          {'params': params, **state.model_state}, batch, train=True,
+          rngs={'dropout': rng}, mutable=list(state.model_state))
+      losses, metrics = self.per_example(outputs, batch)
+      return losses.mean(), (metrics, new_model_state)
+
+    (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    metrics = {k: v.mean() for k, v in metrics.items()}
+    metrics.update(loss=loss, grad_norm=optax.global_norm(grads))
+    new = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
+                        model_state=dict(model_state))
+    return new, metrics
+
+  def eval_step(self, state: TrainState, batch):
+    outputs = self.forward({'params': state.params, **state.model_state}, batch, train=False,
+                           rngs={}, mutable=False)
+    losses, metrics = self.per_example(outputs, batch)
+    mask = batch['mask']
+    sums = {k: (v * mask).sum() for k, v in metrics.items()}
+    sums.update(loss=(losses * mask).sum(), count=mask.sum())
+    return sums

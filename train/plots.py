@@ -1,0 +1,58 @@
+"""PNG pictures written into `workdir/plots/` (matplotlib, no display needed)."""
+
+import matplotlib
+
+matplotlib.use('Agg')
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def learning_curves(rows: list[dict], path):
+  """One panel per metric, train and eval lines over steps."""
+  names = sorted({k for r in rows for k, v in r.items()
+                  if isinstance(v, (int, float)) and k not in ('step', 'time', 'count')
+                  and not k.endswith('_per_s')})
+  names = [n for n in names if n != 'lr'] + (['lr'] if 'lr' in names else [])
+  if not names:
+    return None
+  cols = min(3, len(names))
+  rows_n = -(-len(names) // cols)
+  fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3 * rows_n), squeeze=False)
+  for ax, name in zip(axes.flat, names):
+    for split, style in (('train', '-'), ('eval', 'o-')):
+      pts = [(r['step'], r[name]) for r in rows if r.get('split') == split
+             and isinstance(r.get(name), (int, float))]
+      if pts:
+        x, y = zip(*pts)
+        ax.plot(x, y, style, label=split, markersize=3)
+    ax.set_title(name)
+    ax.set_xlabel('step')
+    if name == 'loss' and all(r.get('loss', 1) > 0 for r in rows if 'loss' in r):
+      ax.set_yscale('log')
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+  for ax in list(axes.flat)[len(names):]:
+    ax.axis('off')
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path
+
+
+def prediction_grid(images, labels, predictions, path, max_images: int = 32):
+  """Eval images with 'pred/true' titles; wrong predictions in red."""
+  images, labels, predictions = (np.asarray(a)[:max_images] for a in (images, labels, predictions))
+  n = len(images)
+  cols = 8
+  rows = -(-n // cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
+  for ax in axes.flat:
+    ax.axis('off')
+  for ax, img, y, p in zip(axes.flat, images, labels, predictions):
+    ax.imshow(img.squeeze(), cmap='gray' if img.ndim == 2 or img.shape[-1] == 1 else None)
+    ax.set_title(f'{p}/{y}', fontsize=8, color='black' if p == y else 'red')
+  fig.suptitle('prediction/label', fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path

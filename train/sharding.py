@@ -1,0 +1,103 @@
+"""Where arrays live: a Mesh over all devices, the batch split over 'data', and every leaf of the
+train state placed by regex rules over its path (replicated, FSDP or tensor parallel)."""
+
+import math
+import re
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
+
+from train.errors import UserError
+
+
+def make_mesh(mesh_config) -> Mesh:
+  """`config.mesh` is an ordered {axis: size}; one size may be -1 (what the devices leave)."""
+  names = tuple(mesh_config.keys())
+  sizes = [int(mesh_config[n]) for n in names]
+  n = jax.device_count()
+  known = math.prod(s for s in sizes if s != -1)
+  if sizes.count(-1) > 1 or n % known:
+    raise UserError(f'config.mesh {dict(zip(names, sizes))} does not fit {n} devices')
+  sizes = [n // known if s == -1 else s for s in sizes]
+  if math.prod(sizes) != n:
+    raise UserError(f'config.mesh {dict(zip(names, sizes))} uses {math.prod(sizes)} of {n} devices')
+  auto = (jax.sharding.AxisType.Auto,) * len(names)
+  return jax.make_mesh(sizes, names, axis_types=auto)
+
+
+def batch_sharding(mesh: Mesh) -> NamedSharding:
+  """Leading (example) axis over 'data' (and 'fsdp' when the mesh has it)."""
+  axes = tuple(a for a in ('data', 'fsdp') if a in mesh.axis_names)
+  return NamedSharding(mesh, P(axes))
+
+
+def replicated(mesh: Mesh) -> NamedSharding:
+  return NamedSharding(mesh, P())
+
+
+def path_str(path) -> str:
+  """'params/Conv_0/kernel' for a pytree key path."""
+  parts = []
+  for k in path:
+    for attr in ('key', 'name', 'idx'):
+      if hasattr(k, attr):
+        parts.append(str(getattr(k, attr)))
+        break
+    else:
+      parts.append(str(k))
+  return '/'.join(parts)
+
+
+def _fsdp_spec(shape, axis_size, axis, min_size):
+  """Shards the largest dimension divisible by the axis size; small leaves stay replicated."""
+  if not shape or np.prod(shape) < min_size:
+    return P()
+  for dim in sorted(range(len(shape)), key=lambda d: -shape[d]):
+    if shape[dim] % axis_size == 0:
+      spec = [None] * len(shape)
+      spec[dim] = axis
+      return P(*spec)
+  return P()
+
+
+def state_shardings(abstract_state, mesh: Mesh, sharding_config):
+  """A NamedSharding for every leaf of the (abstract) train state."""
+  rules = [(re.compile(pattern), P(*spec)) for pattern, spec in sharding_config.rules]
+  fsdp_axis = 'fsdp' if 'fsdp' in mesh.axis_names else 'data'
+
+  def one(path, leaf):
+    name = path_str(path)
+    shape = getattr(leaf, 'shape', ())
+    for pattern, spec in rules:
+      if pattern.search(name) and len(spec) <= len(shape):
+        _check_divisible(name, shape, spec, mesh)
+        return NamedSharding(mesh, spec)
+    if sharding_config.fsdp:
+      return NamedSharding(mesh, _fsdp_spec(shape, mesh.shape[fsdp_axis], fsdp_axis,
+                                            sharding_config.fsdp_min_size))
+    return NamedSharding(mesh, P())
+
+  return jax.tree_util.tree_map_with_path(one, abstract_state)
+
+
+def _check_divisible(name, shape, spec, mesh):
+  for dim, axes in enumerate(spec):
+    if axes is None:
+      continue
+    size = math.prod(mesh.shape[a] for a in (axes if isinstance(axes, tuple) else (axes,)))
+    if shape[dim] % size:
+      raise UserError(f'sharding rule puts dimension {dim} of {name} (shape {shape}) over mesh '
+                      f'axes {axes} of size {size}, which does not divide it')
+
+
+def describe(state, shardings) -> list[tuple[str, tuple, str, int]]:
+  """(path, shape, spec, bytes per device) per leaf: the sharding report."""
+  rows = []
+  leaves = jax.tree_util.tree_leaves_with_path(state)
+  specs = jax.tree_util.tree_leaves(shardings)
+  for (path, leaf), sharding in zip(leaves, specs):
+    shard_shape = sharding.shard_shape(leaf.shape)
+    rows.append((path_str(path), tuple(leaf.shape), str(sharding.spec),
+                 int(np.prod(shard_shape)) * leaf.dtype.itemsize))
+  return rows
