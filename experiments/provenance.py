@@ -1,0 +1,50 @@
+"""Where a number came from: the commit, the machine and the time, attached to every result."""
+
+import datetime
+import os
+import platform
+import subprocess
+
+import jax
+
+
+def commit() -> str:
+  """Short hash of HEAD, with '+dirty' when tracked files differ from it."""
+  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  try:
+    head = subprocess.run(['git', 'rev-parse', '--short=10', 'HEAD'], cwd=root, capture_output=True,
+                          text=True, check=True).stdout.strip()
+    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root,
+                           capture_output=True, text=True).stdout.strip()
+    return head + ('+dirty' if dirty else '')
+  except (OSError, subprocess.CalledProcessError):
+    return 'unknown'
+
+
+def cpu_name() -> str:
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('model name'):
+          return line.split(':', 1)[1].strip()
+  except OSError:
+    pass
+  return platform.processor() or platform.machine()
+
+
+def hardware() -> str:
+  """'2-core AMD EPYC 7B13 (cpu x1)' or 'NVIDIA H100 80GB HBM3 x1 (gpu)'."""
+  devices = jax.devices()
+  kind = devices[0].device_kind if devices[0].platform != 'cpu' else cpu_name()
+  if devices[0].platform == 'cpu':
+    return f'{os.cpu_count()}-core {kind} (cpu, {len(devices)} jax devices)'
+  return f'{kind} x{len(devices)} ({devices[0].platform})'
+
+
+def now() -> str:
+  return datetime.datetime.now(datetime.timezone.utc).strftime('%Y-%m-%d %H:%M UTC')
+
+
+def stamp() -> dict:
+  return {'commit': commit(), 'hardware': hardware(), 'date': now(),
+          'jax': jax.__version__, 'python': platform.python_version()}

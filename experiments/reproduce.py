@@ -1,0 +1,157 @@
+"""python -m experiments.reproduce experiments/<study>/<name>.py [--seeds 0,1,2] [--full] [--record]
+
+Runs the record's CPU-scale claim, prints paper setting / paper value / our setting / our value
+(mean ± std over seeds) / threshold / PASS or FAIL, writes the table as JSON into the workdir, and
+exits 1 if the claim fails. `--record` also stores the JSON under experiments/<study>/results/,
+from where `python -m experiments.report` builds the README tables.
+"""
+
+import argparse
+import dataclasses
+import json
+import logging
+import os
+import shlex
+import sys
+import time
+
+from etils import epath
+
+from experiments import provenance
+from experiments import records
+from train import config as config_lib
+from train.errors import UserError
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def load_record(path: str):
+  module = config_lib._import_file(path)  # pylint: disable=protected-access
+  if not hasattr(module, 'get_record'):
+    raise UserError(f'{path} has no get_record(); every experiment config states its paper claim')
+  return module, module.get_record()
+
+
+def train_measure(module, claim, seed, workdir, overrides):
+  """The default measure: train get_config(claim.config_arg) with this seed, read an eval metric."""
+  from train import loop
+  config = module.get_config(claim.config_arg) if claim.config_arg else module.get_config()
+  with config.unlocked():
+    config.seed = seed
+  config_lib.apply_overrides(config, overrides)
+  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+  if claim.eval_key not in summary['eval']:
+    raise UserError(f'claim reads eval metric {claim.eval_key!r}, the run reports '
+                    f'{sorted(summary["eval"])}')
+  return summary['eval'][claim.eval_key]
+
+
+def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
+  module, record = load_record(path)
+  claim = record.claim
+  seeds = tuple(seeds) if seeds else tuple(claim.seeds)
+  if threshold is not None:
+    claim = dataclasses.replace(claim, threshold=threshold)
+  values, t0 = [], time.time()
+  for seed in seeds:
+    wd = epath.Path(workdir) / f'seed{seed}'
+    if claim.measure is not None:
+      value = claim.measure(seed, wd, list(overrides))
+    else:
+      value = train_measure(module, claim, seed, wd, list(overrides))
+    values.append(float(value))
+    print(f'  seed {seed}: {claim.metric} = {value:.4f}', flush=True)
+  mean, std = records.mean_std(values)
+  return record, claim, {
+      'config': os.path.relpath(os.path.abspath(path), REPO),
+      'paper': dataclasses.asdict(record.paper),
+      'paper_metric': record.metric, 'paper_value': record.paper_value,
+      'paper_setting': record.paper_setting,
+      'claim': claim.statement, 'our_setting': claim.setting, 'metric': claim.metric,
+      'seeds': list(seeds), 'values': values, 'mean': mean, 'std': std,
+      'threshold': claim.threshold, 'direction': claim.direction,
+      'passed': claim.passes(mean), 'wall_s': round(time.time() - t0, 1),
+      **provenance.stamp(),
+  }
+
+
+def table(result) -> str:
+  value = f'{result["mean"]:.4f} ± {result["std"]:.4f} (n={len(result["values"])})'
+  rows = [
+      ('paper', f'{result["paper"]["authors"]} {result["paper"]["year"]}, {result["paper"]["where"]}'),
+      ('paper setting', result['paper_setting']),
+      ('paper value', f'{result["paper_metric"]}: {result["paper_value"]}'),
+      ('claim', result['claim']),
+      ('our setting', result['our_setting']),
+      ('our value', f'{result["metric"]}: {value}'),
+      ('threshold', f'{result["direction"]} {result["threshold"]}'),
+      ('result', 'PASS' if result['passed'] else
+       f'FAIL ({result["metric"]} {result["mean"]:.4f} is not {result["direction"]} '
+       f'{result["threshold"]})'),
+      ('provenance', f'commit {result["commit"]}, {result["hardware"]}, {result["date"]}, '
+                     f'{result["wall_s"]} s'),
+  ]
+  width = max(len(k) for k, _ in rows)
+  return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows)
+
+
+def results_path(config_path: str) -> epath.Path:
+  rel = os.path.relpath(os.path.abspath(config_path), os.path.join(REPO, 'experiments'))
+  study, name = os.path.split(os.path.splitext(rel)[0])
+  return epath.Path(REPO) / 'experiments' / study / 'results' / f'{name}.json'
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(prog='python -m experiments.reproduce', description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('config', help='experiments/<study>/<name>.py')
+  parser.add_argument('--workdir', default='', help='default: runs/reproduce/<study>/<name>')
+  parser.add_argument('--seeds', default='', help='comma-separated, default: the claim\'s seeds')
+  parser.add_argument('--threshold', type=float, default=None, help='replace the claim threshold')
+  parser.add_argument('--full', action='store_true',
+                      help='train the full-scale config instead (meant for the paper\'s hardware)')
+  parser.add_argument('--record', action='store_true',
+                      help='also store the result under experiments/<study>/results/')
+  args, rest = parser.parse_known_args(argv)
+  overrides = [r for r in rest if r.startswith('--config.')]
+  if len(overrides) != len(rest):
+    parser.error(f'unrecognized arguments: {" ".join(r for r in rest if r not in overrides)}')
+  logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
+  try:
+    rel = os.path.relpath(os.path.abspath(args.config), os.path.join(REPO, 'experiments'))
+    workdir = args.workdir or os.path.join('runs', 'reproduce', os.path.splitext(rel)[0])
+    if args.full:
+      return _full(args.config, workdir, overrides)
+    seeds = [int(s) for s in args.seeds.split(',') if s.strip()] if args.seeds else None
+    _, _, result = run_claim(args.config, workdir, seeds, args.threshold, overrides)
+  except UserError as e:
+    print(f'nnzoo: error: {e}', file=sys.stderr)
+    return 2
+  result['command'] = 'python -m experiments.reproduce ' + ' '.join(
+      shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]) if a != '--record')
+  print(table(result))
+  out = epath.Path(workdir) / 'reproduce.json'
+  out.parent.mkdir(parents=True, exist_ok=True)
+  out.write_text(json.dumps(result, indent=2))
+  print(f'wrote {out}')
+  if args.record:
+    path = results_path(args.config)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + '\n')
+    print(f'recorded {path}; run `python -m experiments.report` to update the READMEs')
+  return 0 if result['passed'] else 1
+
+
+def _full(path, workdir, overrides):
+  from train import loop
+  module, record = load_record(path)
+  config = module.get_config(record.full_config_arg)
+  config_lib.apply_overrides(config, overrides)
+  print(f'full-scale run of {path} ({record.paper_setting}); paper: {record.metric} = '
+        f'{record.paper_value}; meant for {record.full_hardware}, about {record.full_time}')
+  loop.train_and_evaluate(config, workdir)
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
