@@ -10,11 +10,13 @@ import difflib
 
 from models import cnn
 from models import mlp
+from models import rnn
 from train.errors import UserError
 
 FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
+    'rnn': rnn,
 }
 
 
