@@ -8,12 +8,16 @@ import os
 import tensorflow_datasets as tfds
 
 from train.datasets import adding
+from train.datasets import algorithmic
 from train.datasets import digits
+from train.datasets import pychars
 
 # TFDS name -> builder class. Importing a builder module registers its name with TFDS.
 LOCAL_BUILDERS = {
     digits.Digits.name: digits.Digits,
     adding.Adding.name: adding.Adding,
+    algorithmic.Algorithmic.name: algorithmic.Algorithmic,
+    pychars.PyChars.name: pychars.PyChars,
 }
 
 
