@@ -5,6 +5,7 @@ calls it. Every model family goes through this one function: what differs betwee
 in the objective (train/objectives/), never in a branch here.
 """
 
+import collections
 import dataclasses
 import json
 import logging
@@ -33,6 +34,9 @@ log = logging.getLogger('nnzoo')
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
                      'data.prefetch', 'data.data_dir')
+
+
+MAX_IN_FLIGHT = 2
 
 
 class NonFiniteError(UserError):
@@ -103,13 +107,18 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
   stop = _StopSignal()
   end = config.num_steps if not stop_after else min(stop_after, config.num_steps)
   batches = pipeline.train_stream(start, end, batch_sharding, config.data.prefetch)
-  pending, last_eval = [], {}
+  pending, last_eval, in_flight = [], {}, collections.deque()
   t_log, t_train, s_log = time.perf_counter(), 0.0, start
   step = start
   try:
     for batch in batches:
       state, step_metrics = train_step(state, batch)   # asynchronous: no host sync here
       pending.append(step_metrics)
+      # Keep at most MAX_IN_FLIGHT steps queued: enough to hide dispatch, and it bounds memory.
+      # (Many queued collective programs also deadlock XLA's CPU runtime on fake devices.)
+      in_flight.append(step_metrics)
+      if len(in_flight) > MAX_IN_FLIGHT:
+        jax.block_until_ready(in_flight.popleft())
       step += 1
       done = step == end
       stopping = stop.requested or done
