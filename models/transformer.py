@@ -194,6 +194,71 @@ def generate(model: TransformerLM, variables, prompt, num_tokens: int, rng,
   return tokens
 
 
+class Seq2Seq(nn.Module):
+  """Encoder-decoder (Vaswani et al. 2017, Fig. 1): source [B, S] -> logits over targets [B, T, V].
+
+  Training is teacher-forced: the decoder reads bos_id followed by targets[:, :-1], causally, and
+  attends to the encoder's output. `greedy` decodes without the targets.
+  """
+  vocab_size: int = 16
+  max_len: int = 32
+  d_model: int = 64
+  num_layers: int = 2
+  num_heads: int = 4
+  mlp_dim: int = 256
+  dropout: float = 0.0
+  positions: str = 'learned'
+  activation: str = 'gelu'
+  bos_id: int = 0
+
+  def setup(self):
+    self.source_embed = Embedding(self.vocab_size, self.d_model, self.max_len, self.positions,
+                                  self.dropout)
+    self.target_embed = Embedding(self.vocab_size, self.d_model, self.max_len, self.positions,
+                                  self.dropout)
+    self.encoder = [Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout,
+                          self.activation) for _ in range(self.num_layers)]
+    self.decoder = [Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout,
+                          self.activation, cross=True) for _ in range(self.num_layers)]
+    self.ln_encoder = nn.LayerNorm()
+    self.ln_decoder = nn.LayerNorm()
+    self.head = nn.Dense(self.vocab_size)
+
+  def encode(self, source, train=False):
+    x = self.source_embed(source, train)
+    for block in self.encoder:
+      x = block(x, train=train)
+    return self.ln_encoder(x)
+
+  def decode(self, memory, decoder_input, train=False):
+    x = self.target_embed(decoder_input, train)
+    for block in self.decoder:
+      x = block(x, causal=True, train=train, memory=memory)
+    return self.head(self.ln_decoder(x))
+
+  def __call__(self, source, train: bool = False, targets=None):
+    if targets is None:
+      raise ValueError('Seq2Seq needs targets for teacher forcing; use greedy() to decode')
+    bos = jnp.full((targets.shape[0], 1), self.bos_id, targets.dtype)
+    return self.decode(self.encode(source, train), jnp.concatenate([bos, targets[:, :-1]], 1),
+                       train)
+
+  def greedy(self, source, length: int):
+    """[B, length] tokens, each the argmax given the source and the tokens before it.
+
+    Recomputes the (causal) decoder over the whole buffer per step: positions not yet decoded
+    hold padding that causal attention never lets earlier positions see.
+    """
+    memory = self.encode(source)
+    buf = jnp.full((source.shape[0], length + 1), self.bos_id, source.dtype)
+
+    def body(t, buf):
+      logits = self.decode(memory, buf[:, :-1])
+      return buf.at[:, t + 1].set(jnp.argmax(logits[:, t], -1).astype(buf.dtype))
+
+    return jax.lax.fori_loop(0, length, body, buf)[:, 1:]
+
+
 class TransformerEncoder(nn.Module):
   """Encoder classifier: tokens [B, T] (pad_id = padding) -> logits [B, num_classes].
 
@@ -271,6 +336,15 @@ VARIANTS = {
     # 12-layer T12 model on text8/enwik8 (d 512, 8 heads, MLP 2048, 512 context).
     'al_rfou_t12': (TransformerLM, dict(vocab_size=256, max_len=512, d_model=512, num_layers=12,
                                         num_heads=8, mlp_dim=2048)),
+    'seq2seq_tiny': (Seq2Seq, dict(vocab_size=12, max_len=16, d_model=16, num_layers=1,
+                                   num_heads=2, mlp_dim=32, bos_id=10)),
+    # Our algorithmic seq2seq claim: 2+2 layers, 8 digits -> 8 digits, bos = SEP (10).
+    'seq2seq_algorithmic': (Seq2Seq, dict(vocab_size=12, max_len=16, d_model=64, num_layers=2,
+                                          num_heads=4, mlp_dim=256, bos_id=10)),
+    # Transformer base (Vaswani et al. 2017, Table 3 "base"): 6+6 layers, d 512, 8 heads, MLP 2048.
+    'transformer_base': (Seq2Seq, dict(vocab_size=37000, max_len=256, d_model=512, num_layers=6,
+                                       num_heads=8, mlp_dim=2048, dropout=0.1, bos_id=0,
+                                       positions='sinusoidal')),
     'encoder_tiny': (TransformerEncoder, dict(vocab_size=16, max_len=32, d_model=16, num_layers=1,
                                               num_heads=2, mlp_dim=32, num_classes=2)),
     # BERT-base encoder (Devlin et al. 2019, Sec. 3): 12 layers, d 768, 12 heads, MLP 3072.

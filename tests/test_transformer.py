@@ -83,3 +83,12 @@ def test_lm_loss_falls_on_reverse(tmp_path, data_dir):
   assert summary['eval']['loss'] < 2.2
   assert summary['eval']['perplexity'] == np.exp(summary['eval']['loss']).item()
   assert (tmp_path / 'sample.txt').exists()
+
+
+def test_seq2seq_greedy_is_argmax_of_its_own_prefix():
+  model = tr.Seq2Seq(**tr.VARIANTS['seq2seq_tiny'][1])
+  source = jax.random.randint(jax.random.PRNGKey(0), (3, 8), 0, 10)
+  variables = model.init(jax.random.PRNGKey(1), source, targets=source)
+  decoded = jax.jit(lambda v, s: model.apply(v, s, 8, method=tr.Seq2Seq.greedy))(variables, source)
+  logits = jax.jit(lambda v, s, t: model.apply(v, s, targets=t))(variables, source, decoded)
+  np.testing.assert_array_equal(jnp.argmax(logits, -1), decoded)

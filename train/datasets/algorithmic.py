@@ -2,7 +2,8 @@
 
 An example is one token sequence `x SEP y` for a language model: x is LENGTH random digits (tokens
 0..9), SEP is token 10, y is f(x) (x itself, x reversed, x sorted). `loss_mask` is 1 on the tokens
-of y, so a model is scored only on the answer. The test strings are drawn first and excluded from
+of y, so a model is scored only on the answer. The same example also holds `source` (x) and
+`target` (y) for encoder-decoder models. The test strings are drawn first and excluded from
 train, so test accuracy measures generalisation to unseen strings (10^8 exist; 50k are seen).
 Generated from numpy default_rng([task, length]).
 """
@@ -46,8 +47,9 @@ class Algorithmic(tfds.core.GeneratorBasedBuilder):
   """Copy / reverse / sort of digit strings, as next-token sequences."""
 
   name = 'nnzoo_algorithmic'
-  VERSION = tfds.core.Version('1.0.0')
-  RELEASE_NOTES = {'1.0.0': 'x SEP f(x) over digits; loss_mask on f(x); test strings unseen.'}
+  VERSION = tfds.core.Version('1.1.0')
+  RELEASE_NOTES = {'1.0.0': 'x SEP f(x) over digits; loss_mask on f(x); test strings unseen.',
+                   '1.1.0': 'also source (x) and target (f(x)) for encoder-decoder models.'}
   BUILDER_CONFIGS = [AlgorithmicConfig(name=f'{task}{n}', task=task, length=n,
                                        description=f'{task} of {n} digits')
                      for task in TASKS for n in (8,)]
@@ -60,6 +62,8 @@ class Algorithmic(tfds.core.GeneratorBasedBuilder):
         features=tfds.features.FeaturesDict({
             'tokens': tfds.features.Tensor(shape=(n,), dtype=np.int32),
             'loss_mask': tfds.features.Tensor(shape=(n,), dtype=np.float32),
+            'source': tfds.features.Tensor(shape=(self.builder_config.length,), dtype=np.int32),
+            'target': tfds.features.Tensor(shape=(self.builder_config.length,), dtype=np.int32),
         }),
     )
 
@@ -70,5 +74,7 @@ class Algorithmic(tfds.core.GeneratorBasedBuilder):
     return {split: self._generate_examples(*arrays) for split, arrays in data.items()}
 
   def _generate_examples(self, tokens, mask):
+    n = self.builder_config.length
     for i in range(len(tokens)):
-      yield i, {'tokens': tokens[i], 'loss_mask': mask[i]}
+      yield i, {'tokens': tokens[i], 'loss_mask': mask[i], 'source': tokens[i, :n],
+                'target': tokens[i, n + 1:]}

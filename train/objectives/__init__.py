@@ -18,11 +18,13 @@ from train.errors import UserError
 from train.objectives import classification
 from train.objectives import lm
 from train.objectives import regression
+from train.objectives import seq2seq
 
 OBJECTIVES = {
     'classification': classification.Classification,
     'regression': regression.Regression,
     'lm': lm.LanguageModel,
+    'seq2seq': seq2seq.SequenceToSequence,
 }
 
 
