@@ -11,7 +11,9 @@ STEP_FIELDS = ('workload', 'median_step_s', 'examples_per_s', 'compile_s', 'flop
 
 
 @pytest.mark.parametrize('workload,flops', [('mlp', 3 * 2 * 256 * (784 * 512 + 512 * 512 + 512 * 10)),
-                                            ('cnn', 3566469120)])
+                                            ('cnn', 3566469120),
+                                            ('lstm', 5111906304),
+                                            ('transformer', 42681237504)])
 def test_step_benchmark_json(workload, flops):
   r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', workload, '--steps', '3',
                       '--warmup', '1'], capture_output=True, text=True, timeout=300)

@@ -1,4 +1,4 @@
-"""The recurrent cells: the math against a plain unrolled reference, masking, gradients, training."""
+"""Recurrent cells: the math against a plain unrolled reference, masking, gradients, training."""
 
 import json
 
@@ -108,3 +108,30 @@ def test_lstm_adding_loss_falls(tmp_path, data_dir):
     config.optimizer.learning_rate = 1e-2
   summary = loop.train_and_evaluate(config, tmp_path, progress=False)
   assert summary['eval']['mse'] < 0.1  # predicting the mean: 0.167
+
+
+def test_variable_length_classification_through_the_objective():
+  """`objective_args.extra_inputs` hands batch['lengths'] to the model: the padded tail is unseen."""
+  import optax
+  from models import rnn as rnn_lib
+  from train import objectives
+  from train.config import base_config
+  config = base_config()
+  config.objective = 'classification'
+  config.objective_args.input_key = 'inputs'
+  config.objective_args.extra_inputs = ('lengths',)
+  model = rnn_lib.RNN(cell='gru', hidden=8, num_outputs=2)
+  objective = objectives.build(config, model, optax.adam(1e-2))
+  rng = np.random.default_rng(0)
+  lengths = rng.integers(3, 9, size=32)
+  x = rng.normal(size=(32, 8, 1)).astype(np.float32)
+  label = (x[np.arange(32), lengths - 1, 0] > 0).astype(np.int32)   # sign of the last valid step
+  x[np.arange(8)[None, :] >= lengths[:, None]] = 5.0                  # padding: always positive
+  batch = {'inputs': jnp.asarray(x), 'label': jnp.asarray(label),
+           'lengths': jnp.asarray(lengths), 'mask': jnp.ones(32)}
+  state = objective.init_state(jax.random.PRNGKey(0), batch)
+  step = jax.jit(objective.train_step)
+  for _ in range(150):
+    state, metrics = step(state, batch)
+  sums = objective.eval_step(state, batch)
+  assert sums['accuracy'] / sums['count'] == 1.0

@@ -1,4 +1,4 @@
-"""The generated sequence data sets: right targets, deterministic, held-out parts really held out."""
+"""Generated sequence data sets: right targets, deterministic, held-out parts really held out."""
 
 import numpy as np
 

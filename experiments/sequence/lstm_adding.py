@@ -55,7 +55,8 @@ def get_record():
   from experiments.records import Claim, Paper, Record
   return Record(
       paper=Paper('Hochreiter & Schmidhuber', 1997, 'Long short-term memory',
-                  'https://doi.org/10.1162/neco.1997.9.8.1735', 'Section 5.4, Experiment 4, Table 7'),
+                  'https://doi.org/10.1162/neco.1997.9.8.1735',
+                  'Section 5.4, Experiment 4, Table 7'),
       metric='adding problem, T=100: training sequences until solved',
       paper_value='solved (all but 1 of 2560 test sequences within 0.04) after 74,000 sequences',
       paper_setting='T=100, values in [-1,1], online learning, 2 memory cell blocks of size 2',

@@ -26,7 +26,7 @@ def default_data_dir() -> str:
 
 
 def is_local(name: str) -> bool:
-  """Whether `name` ('nnzoo_adding' or, with a builder config, 'nnzoo_adding/t100') is built here."""
+  """Whether `name` ('nnzoo_adding', or with a builder config 'nnzoo_adding/t100') is built here."""
   return name.split('/')[0].split(':')[0] in LOCAL_BUILDERS
 
 
