@@ -81,10 +81,11 @@ def test_gradient_matches_finite_differences():
     params = jax.tree.map(lambda p: p.astype(jnp.float64),
                           model.init(jax.random.PRNGKey(0), x))
 
+    @jax.jit
     def loss(p):
       return jnp.sum(model.apply(p, x) ** 2)
 
-    grads = jax.grad(loss)(params)
+    grads = jax.jit(jax.grad(loss))(params)
     direction = jax.tree.map(lambda p: jnp.asarray(np.random.default_rng(3).normal(size=p.shape)),
                              params)
     eps = 1e-5

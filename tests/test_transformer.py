@@ -30,17 +30,20 @@ def test_kv_cache_sampling_equals_recomputation():
   prompt = jax.random.randint(jax.random.PRNGKey(2), (3, 4), 0, 16)
   variables = model.init(jax.random.PRNGKey(3), prompt)
   rng = jax.random.PRNGKey(4)
+  plen, total = prompt.shape[1], prompt.shape[1] + 10
+  # Recomputation over a fixed-size buffer (one compile): causal attention keeps the not yet
+  # written tail from influencing the position being predicted.
   forward = jax.jit(model.apply)
   for temperature in (0.0, 1.0):
     cached = jax.jit(lambda v, p: tr.generate(model, v, p, 10, rng, temperature))(variables, prompt)
-    tokens = prompt
-    for i in range(prompt.shape[1] - 1, prompt.shape[1] + 9):  # same keys as generate()
-      logits = forward(variables, tokens)[:, -1]
+    tokens = jnp.zeros((3, total), prompt.dtype).at[:, :plen].set(prompt)
+    for i in range(plen - 1, total - 1):  # the same keys as generate()
+      logits = forward(variables, tokens)[:, i]
       if temperature:
         nxt = jax.random.categorical(jax.random.fold_in(rng, i), logits / temperature, axis=-1)
       else:
         nxt = jnp.argmax(logits, -1)
-      tokens = jnp.concatenate([tokens, nxt[:, None].astype(tokens.dtype)], 1)
+      tokens = tokens.at[:, i + 1].set(nxt.astype(tokens.dtype))
     np.testing.assert_array_equal(cached, tokens)
 
 
@@ -73,14 +76,14 @@ def test_lm_loss_falls_on_reverse(tmp_path, data_dir):
   from train import loop
   config = config_lib.load('experiments/sequence/transformer_reverse.py:tiny')
   with config.unlocked():
-    config.num_steps = 120
+    config.num_steps = 100
     config.eval_every = 0
     config.optimizer.learning_rate = 3e-3
     config.optimizer.warmup_steps = 10
     config.plots = True
   summary = loop.train_and_evaluate(config, tmp_path, progress=False)
   # 10 digits: log(10) = 2.30 nats for a model that has learnt nothing but the alphabet
-  assert summary['eval']['loss'] < 2.2
+  assert summary['eval']['loss'] < 2.0
   assert summary['eval']['perplexity'] == np.exp(summary['eval']['loss']).item()
   assert (tmp_path / 'sample.txt').exists()
 

@@ -32,8 +32,10 @@ def get_config(arg: str = ''):
   c.ckpt_every = 0
   c.plots = False
   if arg == 'tiny':
+    c.data.name = 'nnzoo_algorithmic/reverse4'
     c.model.variant = 'seq2seq_tiny'
     c.data.batch_size = 16
+    c.data.eval_batch_size = 400
     c.num_steps = 5
     c.optimizer.warmup_steps = 1
   elif arg == 'full':  # the same task 10x longer (a WMT run needs a tokenizing input transform)

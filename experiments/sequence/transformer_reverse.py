@@ -36,6 +36,7 @@ def get_config(arg: str = ''):
   c.objective_args.sample_tokens = 8
   c.objective_args.temperature = 0.0
   if arg == 'tiny':
+    c.data.name = 'nnzoo_algorithmic/reverse4'
     c.model.variant = 'tiny'
     c.model.vocab_size = 12
     c.data.batch_size = 16

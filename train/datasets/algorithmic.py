@@ -5,7 +5,7 @@ An example is one token sequence `x SEP y` for a language model: x is LENGTH ran
 of y, so a model is scored only on the answer. The same example also holds `source` (x) and
 `target` (y) for encoder-decoder models. The test strings are drawn first and excluded from
 train, so test accuracy measures generalisation to unseen strings (10^8 exist; 50k are seen).
-Generated from numpy default_rng([task, length]).
+Generated from numpy default_rng([task, length]). The length-4 configs are small, for tests.
 """
 
 import dataclasses
@@ -51,8 +51,10 @@ class Algorithmic(tfds.core.GeneratorBasedBuilder):
   RELEASE_NOTES = {'1.0.0': 'x SEP f(x) over digits; loss_mask on f(x); test strings unseen.',
                    '1.1.0': 'also source (x) and target (f(x)) for encoder-decoder models.'}
   BUILDER_CONFIGS = [AlgorithmicConfig(name=f'{task}{n}', task=task, length=n,
+                                       num_train=num_train, num_test=num_test,
                                        description=f'{task} of {n} digits')
-                     for task in TASKS for n in (8,)]
+                     for task in TASKS
+                     for n, num_train, num_test in ((8, 50_000, 2_000), (4, 2_000, 400))]
 
   def _info(self):
     n = 2 * self.builder_config.length + 1
