@@ -31,6 +31,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.ckpt_every = 500            # 0: only at the end (and on SIGTERM)
   c.keep_ckpts = 3
   c.plots = True                # PNGs in workdir/plots at each eval and at the end
+  c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity); True = skip it
 
   # Model: `name` picks the family in models/, `variant` a row of its table; the other keys
   # override fields of that row. Model keys are checked against the module's fields.
