@@ -10,11 +10,15 @@ import difflib
 
 from models import cnn
 from models import mlp
+from models import rnn
+from models import transformer
 from train.errors import UserError
 
 FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
+    'rnn': rnn,
+    'transformer': transformer,
 }
 
 

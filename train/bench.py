@@ -68,6 +68,49 @@ def _digits_data(batch):
   return make
 
 
+def _adding_batch(b, steps):
+  def make(seed):
+    from train.datasets import adding
+    inputs, target = adding.generate(steps, b, seed=[steps, 100 + seed])
+    return {'inputs': inputs, 'target': target}
+  return make
+
+
+def _bytes_batch(b, seq):
+  def make(seed):
+    rng = np.random.default_rng(seed)
+    return {'tokens': rng.integers(0, 256, size=(b, seq + 1), dtype=np.int32)}
+  return make
+
+
+def _data(name, batch):
+  def make():
+    from train.config import base_config
+    c = base_config()
+    c.data.name = name
+    c.data.batch_size = batch
+    return c
+  return make
+
+
+def _lstm_config():
+  c = _base('rnn', 'bench', 128, cell='lstm', hidden=128, num_outputs=1)
+  c.objective = 'regression'
+  return c
+
+
+def _transformer_config():
+  c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
+            num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
+  c.objective = 'lm'
+  return c
+
+
+def _transformer_flops(b=16, t=128, d=256, layers=4, f=1024, v=256):
+  per_layer = 4 * _mm(b * t, d, d) + 2 * _mm(b * t, d, f) + 2 * _mm(b * t, t, d)  # proj, MLP, attn
+  return layers * per_layer + _mm(b * t, d, v)
+
+
 WORKLOADS = {
     # 784-512-512-10 ReLU, batch 256.
     'mlp': Workload(
@@ -83,6 +126,21 @@ WORKLOADS = {
         forward_flops=lambda: (_conv(128, 28, 28, 32, 1, 3, 3) + _conv(128, 14, 14, 64, 32, 3, 3)
                                + _mm(128, 7 * 7 * 64, 256) + _mm(128, 256, 10)),
         data=_digits_data(128)),
+    # The adding problem: T=100, input 2, one LSTM layer of 128 (input projection hoisted out of
+    # the scan), last hidden state -> Dense 1, MSE; batch 128.
+    'lstm': Workload(
+        config=_lstm_config,
+        batch=_adding_batch(128, 100),
+        forward_flops=lambda: (_mm(128 * 100, 2, 4 * 128) + 100 * _mm(128, 128, 4 * 128)
+                               + _mm(128, 128, 1)),
+        data=_data('nnzoo_adding/t100', 128)),
+    # Byte-level decoder-only LM: vocab 256, seq 128, d_model 256, 4 layers, 4 heads, MLP 1024,
+    # pre-LN, GELU, learned positions, causal attention, next-token cross-entropy; batch 16.
+    'transformer': Workload(
+        config=_transformer_config,
+        batch=_bytes_batch(16, 128),
+        forward_flops=_transformer_flops,
+        data=_data('nnzoo_pychars', 16)),
 }
 
 

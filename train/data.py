@@ -33,7 +33,7 @@ def _tfds_is_mocked() -> bool:
 def resolve_data_dir(data_config) -> str:
   if data_config.data_dir:
     return data_config.data_dir
-  if data_config.name in datasets.LOCAL_BUILDERS:
+  if datasets.is_local(data_config.name):
     return datasets.default_data_dir()
   return os.environ.get('TFDS_DATA_DIR') or os.path.expanduser('~/tensorflow_datasets')
 
@@ -41,7 +41,7 @@ def resolve_data_dir(data_config) -> str:
 def open_source(data_config, split: str):
   """Returns the random-access TFDS data source of one split, never touching the network."""
   name, data_dir = data_config.name, resolve_data_dir(data_config)
-  if name in datasets.LOCAL_BUILDERS:
+  if datasets.is_local(name):
     datasets.ensure_built(name, data_dir)
   elif not _tfds_is_mocked():
     base = epath.Path(data_dir) / name.split('/')[0].split(':')[0]

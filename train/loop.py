@@ -113,7 +113,9 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
       sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
     sums = jax.device_get(sums)
     count = float(sums.pop('count'))
-    return {k: float(v) / count for k, v in sums.items()}
+    means = {k: float(v) / count for k, v in sums.items()}
+    # Metrics that are not means over examples (perplexity = exp(mean loss)) come from the means.
+    return objective.summarize(means) if hasattr(objective, 'summarize') else means
 
   def meta(step):
     return {'step': step, 'data': {'next_step': step, 'shuffle_seed': pipeline.shuffle_seed,
