@@ -14,9 +14,11 @@ it is training. A new kind of training is a new class here, not a branch in the 
 
 from train.errors import UserError
 from train.objectives import classification
+from train.objectives import reconstruction
 
 OBJECTIVES = {
     'classification': classification.Classification,
+    'reconstruction': reconstruction.Reconstruction,
 }
 
 
