@@ -11,12 +11,16 @@ import difflib
 from models import autoencoder
 from models import cnn
 from models import mlp
+from models import rbf
+from models import som
 from train.errors import UserError
 
 FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
     'autoencoder': autoencoder,
+    'som': som,
+    'rbf': rbf,
 }
 
 
