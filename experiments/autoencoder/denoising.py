@@ -2,12 +2,12 @@
 both asked to reconstruct clean digits from inputs with 25% of the pixels zeroed.
 
 Vincent et al. 2008 ("Extracting and composing robust features with denoising autoencoders", ICML,
-Section 2.3, Table 1) train on masked inputs (a fraction of the pixels "destroyed" to 0) and score the
-reconstruction against the clean input; the paper's headline numbers are test errors of classifiers
-built from stacked DAE features (Table 1, mnist-basic: SdA-3 2.80% against 3.46% for the same stack
-of plain autoencoders, SAA-3). Here the direct property: given the
-same 25%-masked test digits (one fixed mask), the DAE's reconstruction of the clean digits has a
-lower MSE than that of the same network trained without corruption.
+Section 2.3, Table 1) train on masked inputs (a fraction of the pixels "destroyed" to 0) and score
+the reconstruction against the clean input; the paper's headline numbers are test errors of
+classifiers built from stacked DAE features (Table 1, mnist-basic: SdA-3 2.80% against 3.46% for the
+same stack of plain autoencoders, SAA-3). Here the direct property: given the same 25%-masked test
+digits (one fixed mask), the DAE's reconstruction of the clean digits has a lower MSE than that of
+the same network trained without corruption.
 
   python -m train --config experiments/autoencoder/denoising.py --workdir runs/dae
   python -m train --config experiments/autoencoder/denoising.py:plain --workdir runs/ae_plain

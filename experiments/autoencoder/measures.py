@@ -6,7 +6,7 @@ from train import data
 
 
 def split_arrays(config, split: str, key: str = 'image') -> np.ndarray:
-  """One split of the config's data set as a float array [N, D], scaled as the pipeline scales it."""
+  """One split of the config's data set as a float array [N, D], scaled like the pipeline."""
   source = data.ArraySource(data.open_source(config.data, split))
   x = data.scale_images({key: source.arrays[key]})[key]
   return x.reshape(len(x), -1).astype(np.float64)

@@ -1,10 +1,11 @@
 """RBF network predicting the Mackey-Glass series 6 steps ahead (Moody & Darken 1989).
 
-Inputs x(t-18), x(t-12), x(t-6), x(t); target x(t+6) (tau = 17; train/datasets/mackey_glass.py,
-2000 consecutive training points from t = 118, the next 500 for test). 100 Gaussian units: centres
-by 30 Lloyd iterations of k-means on the whole training split, widths = 2 x the RMS distance to the
-2 nearest centres (1 x for the 85-step task), output weights by ridge least squares (ridge 1e-6) in closed form. No gradient
-unless `:finetune`. A linear model (least squares on the 4 inputs) gets NDEI 0.42 here.
+Inputs x(t-18), x(t-12), x(t-6), x(t); target x(t+6) (tau = 17; train/datasets/mackey_glass.py, 2000
+consecutive training points from t = 118, the next 500 for test). 100 Gaussian units: centres by 30
+Lloyd iterations of k-means on the whole training split, widths = 2 x the RMS distance to the 2
+nearest centres (1 x for the 85-step task), output weights by ridge least squares (ridge 1e-6) in
+closed form. No gradient unless `:finetune`. A linear model (least squares on the 4 inputs) gets
+NDEI 0.42 here.
 
   python -m train --config experiments/rbf/mackey_glass_6.py --workdir runs/rbf6
   python -m experiments.reproduce experiments/rbf/mackey_glass_6.py
@@ -94,7 +95,8 @@ def get_record():
                     'widths, least-squares weights) predicts a chaotic series far better than a '
                     'linear model (NDEI 0.42)',
           setting='Mackey-Glass tau=17, 2000 train / 500 test, 100 Gaussian units, 30 Lloyd '
-                  'iterations, widths 2 x RMS distance to 2 nearest centres, ridge 1e-6, no gradient',
+                  'iterations, widths 2 x RMS distance to 2 nearest centres, ridge 1e-6, '
+                  'no gradient',
           metric='test NDEI x(t+6)', threshold=0.08, direction='<=', seeds=(0, 1, 2),
           measure=measure, minutes=0.5),
   )

@@ -39,7 +39,8 @@ def get_record():
           statement='an RBF network fitted in closed form predicts a chaotic series 85 steps '
                     'ahead far better than a linear model (NDEI 0.56)',
           setting='Mackey-Glass tau=17, 2000 train / 500 test, 200 Gaussian units, 30 Lloyd '
-                  'iterations, widths 1 x RMS distance to 2 nearest centres, ridge 1e-6, no gradient',
+                  'iterations, widths 1 x RMS distance to 2 nearest centres, ridge 1e-6, '
+                  'no gradient',
           metric='test NDEI x(t+85)', threshold=0.12, direction='<=', seeds=(0, 1, 2),
           measure=measure, minutes=0.5),
   )

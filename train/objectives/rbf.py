@@ -5,10 +5,11 @@ The run's steps fall into three phases, chosen inside the jitted step by the ste
   1. steps [0, kmeans_steps): Lloyd's k-means on the batch moves the centres to the means of the
      examples they are nearest to (centres start at random examples of the first batch).
   2. steps [kmeans_steps, kmeans_steps + fit_steps): widths from the centres (`width` 0: width_scale
-     x the RMS distance to the `neighbours` nearest other centres, Moody & Darken's
-     p-nearest-neighbour heuristic; `width` > 0: that width for every unit), then the output weights by regularized
-     least squares: the normal equations [phi 1]^T [phi 1] and [phi 1]^T y are summed over the
-     batches of this phase and solved (ridge * n on the diagonal, bias unpenalized) at every step.
+     x the RMS distance to the `neighbours` nearest other centres, Moody & Darken's p-nearest-
+     neighbour heuristic; `width` > 0: that width for every unit), then the output weights by
+     regularized least squares: the normal equations [phi 1]^T [phi 1] and [phi 1]^T y are summed
+     over the batches of this phase and solved (ridge * n on the diagonal, bias unpenalized) at
+     every step.
   3. the remaining steps: optional end-to-end gradient fine-tuning of centres, widths and weights
      on the mean squared error with the config's optimizer (`tx`; only this phase uses it).
 
@@ -21,9 +22,9 @@ Metrics: `loss` is the batch MSE of the network after the step, `inertia` the k-
 `nmse_<name>` (the MSE over the variance of that target in the training data); the non-dimensional
 error index of the time-series literature is NDEI = sqrt(nmse).
 
-objective_args: kmeans_steps (20), fit_steps (1), width (0 = nearest-neighbour heuristic), width_scale (1.0),
-neighbours (2), ridge (1e-6), input_key ('inputs'), target_key ('targets'), target_index (which
-target columns; default all), target_names (metric names; default t0, t1, ...).
+objective_args: kmeans_steps (20), fit_steps (1), width (0 = nearest-neighbour heuristic),
+width_scale (1.0), neighbours (2), ridge (1e-6), input_key ('inputs'), target_key ('targets'),
+target_index (which target columns; default all), target_names (metric names; default t0, t1, ...).
 """
 
 import jax
@@ -92,7 +93,7 @@ class RBFObjective:
   def predict(self, params, x):
     return self.model.apply({'params': params}, x)
 
-  # -- the contract ---------------------------------------------------------------------------------
+  # -- the contract ------------------------------------------------------------------------------
   def init_state(self, rng, batch) -> TrainState:
     init_rng, pick_rng, base = jax.random.split(rng, 3)
     x, y = self.xy(batch)

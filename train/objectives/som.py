@@ -81,7 +81,7 @@ class SOMObjective:
   def distances(self, state, x):
     return self.model.apply({'params': state.params}, x)
 
-  # -- the contract ---------------------------------------------------------------------------------
+  # -- the contract ------------------------------------------------------------------------------
   def init_state(self, rng, batch) -> TrainState:
     init_rng, base = jax.random.split(rng)
     x = batch[self.input_key]
