@@ -10,6 +10,7 @@ import difflib
 
 from models import autoencoder
 from models import cnn
+from models import gan
 from models import mlp
 from models import rbf
 from models import som
@@ -21,6 +22,7 @@ FAMILIES = {
     'autoencoder': autoencoder,
     'som': som,
     'rbf': rbf,
+    'gan': gan,
 }
 
 

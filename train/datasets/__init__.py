@@ -10,12 +10,14 @@ import tensorflow_datasets as tfds
 from train.datasets import digits
 from train.datasets import iris
 from train.datasets import mackey_glass
+from train.datasets import ring
 
 # TFDS name -> builder class. Importing a builder module registers its name with TFDS.
 LOCAL_BUILDERS = {
     digits.Digits.name: digits.Digits,
     iris.Iris.name: iris.Iris,
     mackey_glass.MackeyGlass.name: mackey_glass.MackeyGlass,
+    ring.Ring.name: ring.Ring,
 }
 
 

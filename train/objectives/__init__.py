@@ -14,6 +14,7 @@ it is training. A new kind of training is a new class here, not a branch in the 
 
 from train.errors import UserError
 from train.objectives import classification
+from train.objectives import gan
 from train.objectives import rbf
 from train.objectives import reconstruction
 from train.objectives import som
@@ -23,6 +24,7 @@ OBJECTIVES = {
     'reconstruction': reconstruction.Reconstruction,
     'som': som.SOMObjective,
     'rbf': rbf.RBFObjective,
+    'gan': gan.GANObjective,
 }
 
 
