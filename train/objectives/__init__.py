@@ -25,6 +25,17 @@ OBJECTIVES = {
     'regression': regression.Regression,
     'lm': lm.LanguageModel,
     'seq2seq': seq2seq.SequenceToSequence,
+from train.objectives import gan
+from train.objectives import rbf
+from train.objectives import reconstruction
+from train.objectives import som
+
+OBJECTIVES = {
+    'classification': classification.Classification,
+    'reconstruction': reconstruction.Reconstruction,
+    'som': som.SOMObjective,
+    'rbf': rbf.RBFObjective,
+    'gan': gan.GANObjective,
 }
 
 
