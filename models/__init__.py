@@ -8,6 +8,7 @@ comes from, and always holding a `tiny` row for tests. `build(config.model)` pic
 import dataclasses
 import difflib
 
+from models import capsnet
 from models import cnn
 from models import mlp
 from train.errors import UserError
@@ -15,6 +16,7 @@ from train.errors import UserError
 FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
+    'capsnet': capsnet,
 }
 
 

@@ -13,10 +13,12 @@ it is training. A new kind of training is a new class here, not a branch in the 
 """
 
 from train.errors import UserError
+from train.objectives import capsule
 from train.objectives import classification
 
 OBJECTIVES = {
     'classification': classification.Classification,
+    'capsule': capsule.Capsule,
 }
 
 

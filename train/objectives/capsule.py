@@ -1,0 +1,183 @@
+"""Capsule networks: margin loss on capsule lengths + a small reconstruction loss.
+
+Sabour, Frosst & Hinton 2017, Section 3 (Eq. 4) and 4.1: for every class k,
+  L_k = T_k max(0, m+ - |v_k|)^2 + lambda (1 - T_k) max(0, |v_k| - m-)^2,
+with m+ = 0.9, m- = 0.1, lambda = 0.5, summed over classes; plus the sum of squared differences
+between the input and the decoder's output, scaled by 0.0005 so that it does not dominate. While
+training the decoder sees the capsule of the true class; in evaluation that of the predicted class.
+
+objective_args: m_plus, m_minus, down_weight (lambda), recon_weight (0 switches the reconstruction
+loss off; the model's `reconstruct` field removes the decoder altogether), shift (random
+translations of up to this many pixels with zero padding while training, the paper's MNIST
+augmentation), label_key, input_key.
+
+Metrics: accuracy, margin_loss, and recon_mse (mean squared error per pixel) when there is a decoder.
+"""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from train.objectives.loss import LossObjective
+
+# Figure 4 of the paper: each dimension of the winning capsule moved by -0.25 .. 0.25 in 0.05 steps.
+PERTURBATIONS = np.linspace(-0.25, 0.25, 11)
+
+
+def margin_loss(lengths, labels, m_plus=0.9, m_minus=0.1, down_weight=0.5):
+  """Eq. 4 summed over classes: [B, J] lengths, [B] integer labels -> [B]."""
+  t = jax.nn.one_hot(labels, lengths.shape[-1], dtype=lengths.dtype)
+  present = t * jnp.square(jax.nn.relu(m_plus - lengths))
+  absent = down_weight * (1.0 - t) * jnp.square(jax.nn.relu(lengths - m_minus))
+  return jnp.sum(present + absent, axis=-1)
+
+
+def random_shift(images, rng, pixels: int):
+  """Each image moved by an independent integer offset in [-pixels, pixels]^2, zeros shifted in."""
+  b, h, w, _ = images.shape
+  padded = jnp.pad(images, ((0, 0), (pixels, pixels), (pixels, pixels), (0, 0)))
+  offsets = jax.random.randint(rng, (b, 2), 0, 2 * pixels + 1)
+  crop = lambda im, o: jax.lax.dynamic_slice(im, (o[0], o[1], 0), (h, w, im.shape[-1]))
+  return jax.vmap(crop)(padded, offsets)
+
+
+class Capsule(LossObjective):
+  label_key = 'label'
+
+  def __init__(self, config, model, tx):
+    super().__init__(config, model, tx)
+    a = config.objective_args
+    self.label_key = a.get('label_key', self.label_key)
+    self.m_plus, self.m_minus = a.get('m_plus', 0.9), a.get('m_minus', 0.1)
+    self.down_weight = a.get('down_weight', 0.5)
+    self.recon_weight = a.get('recon_weight', 0.0005)
+    self.shift = int(a.get('shift', 0))
+
+  def forward(self, variables, batch, train, rngs, mutable):
+    """Returns the model's dict plus 'target', the image the reconstruction is compared with."""
+    x = batch[self.input_key]
+    if train and self.shift:
+      x = random_shift(x, jax.random.fold_in(rngs['dropout'], 1), self.shift)
+    labels = batch[self.label_key] if train else None
+    result = self.model.apply(variables, x, train=train, labels=labels, rngs=rngs, mutable=mutable)
+    if mutable is not False:
+      out, state = result
+      return {**out, 'target': x}, state
+    return {**result, 'target': x}
+
+  def per_example(self, outputs, batch):
+    labels = batch[self.label_key]
+    lengths = outputs['lengths']
+    margin = margin_loss(lengths, labels, self.m_plus, self.m_minus, self.down_weight)
+    metrics = {'accuracy': (jnp.argmax(lengths, -1) == labels).astype(jnp.float32),
+               'margin_loss': margin}
+    loss = margin
+    if 'reconstruction' in outputs:
+      err = jnp.square(outputs['reconstruction'] - outputs['target']).reshape(len(labels), -1)
+      metrics['recon_mse'] = err.mean(-1)
+      loss = loss + self.recon_weight * err.sum(-1)
+    return loss, metrics
+
+  # -- pictures ----------------------------------------------------------------------------------
+  def plots(self, state, batch, directory):
+    from train import plots
+    variables = {'params': state.params, **state.model_state}
+    images = batch[self.input_key]
+    out = self.model.apply(variables, images, train=False)
+    predicted = jnp.argmax(out['lengths'], -1)
+    paths = [plots.prediction_grid(images, batch[self.label_key], predicted,
+                                   directory / 'predictions.png')]
+    paths.append(coupling_picture(np.asarray(out['coupling']), np.asarray(predicted),
+                                  self.model.primary_capsules, directory / 'coupling.png'))
+    if 'reconstruction' in out:
+      paths.append(reconstruction_picture(np.asarray(images), np.asarray(out['reconstruction']),
+                                          directory / 'reconstructions.png'))
+      n = min(3, len(images))
+      caps, winners = out['capsules'][:n], predicted[:n]
+      dims = caps.shape[-1]
+      # [n, dims, steps, J, D]: the winning capsule with one dimension moved, all others zero.
+      moved = jnp.broadcast_to(caps[:, None, None], (n, dims, len(PERTURBATIONS)) + caps.shape[1:])
+      delta = jnp.einsum('de,s->dse', jnp.eye(dims), jnp.asarray(PERTURBATIONS, caps.dtype))
+      sel = jax.nn.one_hot(winners, caps.shape[1], dtype=caps.dtype)[:, None, None, :, None]
+      moved = moved + sel * delta[None, :, :, None, :]
+      chosen = jnp.broadcast_to(winners[:, None, None], moved.shape[:3]).reshape(-1)
+      recon = self.model.apply(variables, moved.reshape((-1,) + caps.shape[1:]), chosen,
+                               images.shape[1:], method='decode')
+      paths.append(perturbation_picture(
+          np.asarray(recon).reshape(moved.shape[:3] + images.shape[1:]), np.asarray(winners),
+          directory / 'capsule_dimensions.png'))
+    return paths
+
+
+def reconstruction_picture(images, recons, path, n: int = 16):
+  """Inputs (top row) and their reconstructions (bottom row)."""
+  import matplotlib.pyplot as plt
+  n = min(n, len(images))
+  fig, ax = plt.subplots(figsize=(n * 0.6, 1.6))
+  ax.imshow(mosaic(np.stack([images[:n], recons[:n]])), cmap='gray', vmin=0, vmax=1)
+  ax.set_yticks([images.shape[1] / 2, images.shape[1] * 1.5 + 1], ['input', 'recon.'], fontsize=8)
+  ax.set_xticks([])
+  ax.set_title('reconstructions from the predicted class capsule', fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path
+
+
+def mosaic(tiles, gap: int = 1):
+  """tiles [rows, cols, H, W(, 1)] -> one [rows*(H+gap), cols*(W+gap)] image (one imshow is fast)."""
+  tiles = np.asarray(tiles)
+  rows, cols, h, w = tiles.shape[:4]
+  out = np.ones((rows * (h + gap), cols * (w + gap)), np.float32)
+  for r in range(rows):
+    for c in range(cols):
+      out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = \
+          tiles[r, c].reshape(h, w)
+  return out
+
+
+def perturbation_picture(recons, winners, path):
+  """recons [n, dims, steps, H, W, C]: one panel per example, a row per capsule dimension."""
+  import matplotlib.pyplot as plt
+  n, dims, steps = recons.shape[:3]
+  fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 4.4), squeeze=False)
+  for e in range(n):
+    ax = axes[0, e]
+    ax.imshow(mosaic(recons[e]), cmap='gray', vmin=0, vmax=1)
+    h = recons.shape[3] + 1
+    ax.set_yticks(np.arange(dims) * h + h / 2 - 0.5, [str(d) for d in range(dims)], fontsize=6)
+    ax.set_xticks([])
+    ax.set_title(f'class {winners[e]}', fontsize=8)
+  axes[0, 0].set_ylabel('capsule dimension', fontsize=8)
+  fig.suptitle(f'winning capsule, one dimension moved by {PERTURBATIONS[0]:+.2f} .. '
+               f'{PERTURBATIONS[-1]:+.2f} in steps of 0.05 (Sabour et al. Fig. 4)', fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path
+
+
+def coupling_picture(coupling, predicted, primary_capsules, path, n: int = 6):
+  """Left: mean coupling of all primary capsules to each class, per example. Right: where (on the
+  primary capsule grid) the coupling to the predicted class is strongest."""
+  import matplotlib.pyplot as plt
+  n = min(n, len(coupling))
+  children = coupling.shape[1]
+  side = int(round(np.sqrt(children // primary_capsules)))
+  fig, axes = plt.subplots(1, n + 1, figsize=(2.6 + 1.4 * n, 2.4), squeeze=False,
+                           gridspec_kw={'width_ratios': [2.2] + [1] * n})
+  mean = coupling[:n].mean(1)
+  im = axes[0, 0].imshow(mean, cmap='viridis', aspect='auto')
+  axes[0, 0].set_xlabel('class capsule', fontsize=8)
+  axes[0, 0].set_ylabel('example', fontsize=8)
+  axes[0, 0].set_title('mean coupling', fontsize=8)
+  fig.colorbar(im, ax=axes[0, 0], fraction=0.05)
+  for k in range(n):
+    grid = coupling[k, :, predicted[k]].reshape(side, side, -1).mean(-1)
+    axes[0, k + 1].imshow(grid, cmap='viridis')
+    axes[0, k + 1].set_title(f'ex. {k} -> {predicted[k]}', fontsize=7)
+    axes[0, k + 1].axis('off')
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path
