@@ -36,12 +36,15 @@ def route(u_hat, iterations: int):
   j of logits b that start at zero, so one iteration is the uniform average of the predictions;
   each further iteration raises b_ij by the agreement <u_hat_ij, v_j>.
   """
+  n_parents = u_hat.shape[2]
+  # Iteration 1 written without the softmax of constant zeros, which XLA would constant-fold slowly.
+  c = jnp.full(u_hat.shape[:3], 1.0 / n_parents, u_hat.dtype)
+  v = squash(u_hat.sum(1) / n_parents)
   b = jnp.zeros(u_hat.shape[:3], u_hat.dtype)
-  for it in range(iterations):
+  for _ in range(iterations - 1):
+    b = b + jnp.einsum('bijd,bjd->bij', u_hat, v)
     c = jax.nn.softmax(b, axis=2)
     v = squash(jnp.einsum('bij,bijd->bjd', c, u_hat))
-    if it + 1 < iterations:
-      b = b + jnp.einsum('bijd,bjd->bij', u_hat, v)
   return v, c
 
 
