@@ -44,7 +44,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.batch_size = 128       # global, over all processes and devices
   c.data.eval_batch_size = 0    # 0 -> batch_size
   c.data.cache = True           # decode the split once into host memory (small data sets)
-  c.data.prefetch = 2           # batches prepared ahead on a host thread
+  c.data.prefetch = 2           # threads preparing batches ahead (grain ReadOptions)
   c.data.shuffle_seed = -1      # -1 -> seed
 
   c.optimizer = ml_collections.ConfigDict()
@@ -112,10 +112,17 @@ def flat_keys(config, prefix='') -> list[str]:
 
 
 def nearest(key: str, candidates) -> str:
-  close = difflib.get_close_matches(key, list(candidates), n=3, cutoff=0.5)
-  if not close:  # compare the last component too: 'optimizer.lr' -> 'optimizer.learning_rate'
-    leaf = key.rsplit('.', 1)[-1]
-    close = [c for c in candidates if leaf and leaf in c.rsplit('.', 1)[-1]][:3]
+  """Up to three valid keys a mistyped one most likely meant."""
+  candidates = list(candidates)
+  section, _, leaf = key.rpartition('.')
+  siblings = [c for c in candidates if c.rpartition('.')[0] == section]
+
+  def initials(name):  # 'learning_rate' -> 'lr'
+    return ''.join(w[0] for w in name.rpartition('.')[2].split('_') if w)
+
+  close = [c for c in siblings if initials(c) == leaf or c.rpartition('.')[2].startswith(leaf)]
+  close += difflib.get_close_matches(key, candidates, n=3, cutoff=0.5)
+  close = list(dict.fromkeys(close))[:3]
   return ', '.join(close) if close else '(none close; see the config file)'
 
 

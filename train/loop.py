@@ -5,6 +5,7 @@ calls it. Every model family goes through this one function: what differs betwee
 in the objective (train/objectives/), never in a branch here.
 """
 
+import dataclasses
 import json
 import logging
 import math
@@ -59,23 +60,17 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
   pipeline = data.make_pipeline(config)
   first = data.global_batch(pipeline.train_batch(0), batch_sharding)
 
-  # --- Model, optimizer, objective ---------------------------------------------------------------
-  model = models.build(config.model)
-  tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
-  objective = objectives.build(config, model, tx)
-
-  # --- Sharding: shapes first (no FLOPs spent), then a placement for every leaf ----------------
-  rng = jax.random.PRNGKey(config.seed)
-  abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, first), config)
-  state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
+  # --- Model, optimizer, objective; the state's shapes and where each leaf lives ------------------
+  run = build(config, mesh, first)
+  objective, schedule, state_sharding = run.objective, run.schedule, run.state_sharding
 
   # --- Init, or resume from the newest readable checkpoint ------------------------------------
   ckpt = checkpoint.Checkpointer(workdir / 'checkpoints', config.keep_ckpts)
   target = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-                        abstract, state_sharding)
+                        run.abstract_state, state_sharding)
   restored = ckpt.restore_latest(target)
   if restored is None:
-    state = jax.jit(objective.init_state, out_shardings=state_sharding)(rng, first)
+    state = run.init(first)
   else:
     state, meta = restored
     _check_data_position(meta, pipeline, int(state.step))
@@ -84,9 +79,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
 
   # --- The steps: one jit each, explicit shardings, the state donated ---------------------------
   t0 = time.perf_counter()
-  train_step = jax.jit(objective.train_step, in_shardings=(state_sharding, batch_sharding),
-                       out_shardings=(state_sharding, replicated), donate_argnums=0)
-  train_step = train_step.lower(state, first).compile()
+  train_step = run.compiled_train_step(state, first)
   eval_step = jax.jit(objective.eval_step, in_shardings=(state_sharding, batch_sharding),
                       out_shardings=replicated)
   compile_s = time.perf_counter() - t0
@@ -106,11 +99,10 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
                                    'num_train': pipeline.num_train}}
 
   # --- Loop --------------------------------------------------------------------------------------
-  writer = metrics_lib.MetricWriter(workdir, config.num_steps, start, enabled=progress)
+  writer = metrics_lib.MetricWriter(workdir, config.num_steps, start, show_progress=progress)
   stop = _StopSignal()
   end = config.num_steps if not stop_after else min(stop_after, config.num_steps)
-  batches = data.Prefetcher(lambda s: data.global_batch(pipeline.train_batch(s), batch_sharding),
-                            start, end, config.data.prefetch)
+  batches = pipeline.train_stream(start, end, batch_sharding, config.data.prefetch)
   pending, last_eval = [], {}
   t_log, t_train, s_log = time.perf_counter(), 0.0, start
   step = start
@@ -147,7 +139,6 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
       if logged:  # eval and checkpoint time is not train time
         t_log = time.perf_counter()
   finally:
-    batches.close()
     stop.restore()
 
   preempted = step < config.num_steps
@@ -175,6 +166,40 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
             f'workdir {workdir}', flush=True)
   summary['state'] = state
   return summary
+
+
+@dataclasses.dataclass
+class Run:
+  """What a config builds before any step: the objective and its state's shapes and shardings."""
+  objective: object
+  schedule: object
+  rng: jax.Array
+  abstract_state: object
+  state_sharding: object
+  batch_sharding: object
+
+  def init(self, batch):
+    return jax.jit(self.objective.init_state, out_shardings=self.state_sharding)(self.rng, batch)
+
+  def compiled_train_step(self, state, batch):
+    """The train step, compiled ahead of time for these shapes, with the state donated."""
+    replicated = sharding_lib.replicated(self.batch_sharding.mesh)
+    step = jax.jit(self.objective.train_step,
+                   in_shardings=(self.state_sharding, self.batch_sharding),
+                   out_shardings=(self.state_sharding, replicated), donate_argnums=0)
+    return step.lower(state, batch).compile()
+
+
+def build(config, mesh, batch) -> Run:
+  """Model, optimizer and objective from the config; the state's shapes (no FLOPs spent) and a
+  placement for every leaf. `batch` is a global batch (arrays or ShapeDtypeStructs)."""
+  model = models.build(config.model)
+  tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
+  objective = objectives.build(config, model, tx)
+  rng = jax.random.PRNGKey(config.seed)
+  abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config)
+  state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
+  return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh))
 
 
 def _due(step, every):

@@ -12,14 +12,16 @@ from etils import epath
 
 class MetricWriter:
 
-  def __init__(self, workdir, total_steps: int, start_step: int, enabled: bool = True):
-    self.enabled = enabled and jax.process_index() == 0
+  def __init__(self, workdir, total_steps: int, start_step: int, show_progress: bool = True):
+    self.enabled = jax.process_index() == 0
     self.path = epath.Path(workdir) / 'metrics.jsonl'
     self._tb = self._bar = None
     if not self.enabled:
       return
     from tensorboardX import SummaryWriter
     self._tb = SummaryWriter(str(epath.Path(workdir) / 'tensorboard'), flush_secs=30)
+    if not show_progress:
+      return
     from tqdm import tqdm
     self._bar = tqdm(total=total_steps, initial=start_step, unit='step', dynamic_ncols=True,
                      file=sys.stderr, mininterval=1.0, disable=None if sys.stderr.isatty() else False,

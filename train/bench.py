@@ -1,0 +1,240 @@
+"""python -m train.bench --workload {mlp,cnn,...,peak} [--steps N] [--input-only]
+
+Times the engine's own compiled train step (the same `train.loop.build` path a run takes) on
+synthetic in-memory batches and prints one JSON line: median step seconds over the timed steps
+after warm-up, compile seconds, examples/s, analytic FLOPs per step (forward matmul/conv FLOPs x 3)
+and achieved GFLOP/s. `--workload peak` measures the f32 matmul peak that the others are compared
+with; `--input-only` times the workload's real data path instead of the step.
+
+Workload shapes are fixed by the issues (and by the PyTorch reference in ../shared/torch-reference):
+change them only together with the reference.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+  config: Callable[[], object]        # engine config: model, objective, optimizer (Adam 1e-3)
+  batch: Callable[[int], dict]        # seed -> one synthetic global batch (numpy)
+  forward_flops: Callable[[], int]    # analytic matmul/conv FLOPs of one forward pass
+  data: Callable[[], object] = None   # config whose data section is the real data path
+
+
+def _mm(m, k, n):
+  return 2 * m * k * n
+
+
+def _conv(b, ho, wo, co, ci, kh, kw):
+  return 2 * b * ho * wo * co * ci * kh * kw
+
+
+def _base(model_name, variant, batch, **model):
+  from train.config import base_config
+  c = base_config()
+  c.model.name, c.model.variant = model_name, variant
+  with c.model.unlocked():
+    for k, v in model.items():
+      c.model[k] = v
+  c.data.batch_size = batch
+  c.optimizer.name, c.optimizer.learning_rate = 'adam', 1e-3
+  return c
+
+
+def _images(b, hw, classes=10):
+  def make(seed):
+    rng = np.random.default_rng(seed)
+    return {'image': rng.random((b, hw, hw, 1), dtype=np.float32),
+            'label': rng.integers(0, classes, size=(b,), dtype=np.int32)}
+  return make
+
+
+def _digits_data(batch):
+  def make():
+    from train.config import base_config
+    c = base_config()
+    c.data.batch_size = batch
+    return c
+  return make
+
+
+WORKLOADS = {
+    # 784-512-512-10 ReLU, batch 256.
+    'mlp': Workload(
+        config=lambda: _base('mlp', 'bench', 256, num_classes=10),
+        batch=lambda seed: {k: (v.reshape(256, 784) if k == 'image' else v)
+                            for k, v in _images(256, 28)(seed).items()},
+        forward_flops=lambda: _mm(256, 784, 512) + _mm(256, 512, 512) + _mm(256, 512, 10),
+        data=_digits_data(256)),
+    # 28x28x1: Conv32 3x3 SAME ReLU avgpool2, Conv64 3x3 SAME ReLU avgpool2, Dense256, Dense10; b 128.
+    'cnn': Workload(
+        config=lambda: _base('cnn', 'small', 128, num_classes=10),
+        batch=_images(128, 28),
+        forward_flops=lambda: (_conv(128, 28, 28, 32, 1, 3, 3) + _conv(128, 14, 14, 64, 32, 3, 3)
+                               + _mm(128, 7 * 7 * 64, 256) + _mm(128, 256, 10)),
+        data=_digits_data(128)),
+}
+
+
+def _cpu_seconds_all():
+  try:
+    with open('/proc/stat') as f:
+      parts = f.readline().split()[1:]
+    ticks = os.sysconf('SC_CLK_TCK')
+    return (sum(int(p) for p in parts[:8]) - int(parts[3]) - int(parts[4])) / ticks
+  except (OSError, ValueError, IndexError):
+    return None
+
+
+class Timer:
+  """Per-call wall times plus how busy this process and the rest of the machine were."""
+
+  def __init__(self):
+    self.times = []
+
+  def __enter__(self):
+    self._all, self._cpu, self._wall = _cpu_seconds_all(), time.process_time(), time.perf_counter()
+    return self
+
+  def __exit__(self, *exc):
+    wall = time.perf_counter() - self._wall
+    cpu = time.process_time() - self._cpu
+    total = _cpu_seconds_all()
+    self.cpu_util = cpu / wall
+    self.foreign_cpu_util = (max(0.0, (total - self._all) - cpu) / wall
+                             if total is not None and self._all is not None else None)
+
+  def lap(self, fn):
+    t0 = time.perf_counter()
+    out = fn()
+    self.times.append(time.perf_counter() - t0)
+    return out
+
+  def summary(self, per=1):
+    ts = [t / per for t in self.times]
+    return {'median_step_s': statistics.median(ts), 'min_step_s': min(ts),
+            'p90_step_s': sorted(ts)[int(0.9 * (len(ts) - 1))], 'timed_steps': len(ts) * per,
+            'cpu_util': round(self.cpu_util, 3),
+            'foreign_cpu_util': None if self.foreign_cpu_util is None
+            else round(self.foreign_cpu_util, 3)}
+
+
+def bench_step(name: str, steps: int, warmup: int) -> dict:
+  import jax
+  from train import loop
+  from train import sharding as sharding_lib
+  w = WORKLOADS[name]
+  config = w.config()
+  mesh = sharding_lib.make_mesh(config.mesh)
+  batch_sharding = sharding_lib.batch_sharding(mesh)
+  batches = [jax.device_put(w.batch(seed), batch_sharding) for seed in range(2)]
+  run = loop.build(config, mesh, batches[0])
+  state = run.init(batches[0])
+  t0 = time.perf_counter()
+  step = run.compiled_train_step(state, batches[0])
+  compile_s = time.perf_counter() - t0
+  metrics = None
+  for i in range(warmup):
+    state, metrics = step(state, batches[i % 2])
+  jax.block_until_ready(metrics)
+  first_loss = float(metrics['loss']) if metrics else None
+  timer = Timer()
+
+  def one(i):
+    nonlocal state, metrics
+    state, metrics = step(state, batches[i % 2])
+    jax.block_until_ready(state)   # time whole steps, not dispatch
+  with timer:
+    for i in range(steps):
+      timer.lap(lambda: one(i))
+  stats = timer.summary()
+  b = config.data.batch_size
+  flops = 3 * w.forward_flops()
+  return {'workload': name, **stats, 'batch': b, 'examples_per_s': b / stats['median_step_s'],
+          'compile_s': round(compile_s, 3), 'flops_per_step': flops,
+          'gflops': flops / stats['median_step_s'] / 1e9,
+          'loss_after_warmup': first_loss, 'loss_last': float(metrics['loss'])}
+
+
+def bench_input(name: str, steps: int) -> dict:
+  """Examples/s of the workload's real data path: read, decode, batch, put on devices."""
+  import jax
+  from train import data
+  from train import sharding as sharding_lib
+  config = WORKLOADS[name].data()
+  mesh = sharding_lib.make_mesh(config.mesh)
+  pipeline = data.make_pipeline(config)
+  sharding = sharding_lib.batch_sharding(mesh)
+  timer = Timer()
+  with timer:   # from an empty read-ahead queue to the last batch on the devices
+    stream = pipeline.train_stream(0, steps, sharding, config.data.prefetch)
+    for _ in range(steps):
+      timer.lap(lambda: jax.block_until_ready(next(stream)))
+  total = sum(timer.times)
+  b = config.data.batch_size
+  return {'workload': name, 'input_only': True, 'data': config.data.name, 'batch': b,
+          'batches': steps, 'mean_batch_s': total / steps, 'examples_per_s': b * steps / total,
+          'cpu_util': round(timer.cpu_util, 3), 'foreign_cpu_util': timer.foreign_cpu_util}
+
+
+def bench_peak(reps: int = 10) -> dict:
+  """f32 matmul GFLOP/s for n = 2048 and 4096 (median over reps); the best is the peak."""
+  import jax
+  import jax.numpy as jnp
+  out = {'workload': 'peak'}
+  for n in (2048, 4096):
+    a, b = (jax.random.normal(jax.random.PRNGKey(i), (n, n), jnp.float32) for i in (0, 1))
+    mm = jax.jit(jnp.matmul)
+    jax.block_until_ready(mm(a, b))
+    timer = Timer()
+    with timer:
+      for _ in range(reps):
+        timer.lap(lambda: jax.block_until_ready(mm(a, b)))
+    s = timer.summary()
+    out[f'matmul{n}_s'] = s['median_step_s']
+    out[f'matmul{n}_gflops'] = 2 * n ** 3 / s['median_step_s'] / 1e9
+  out['peak_gflops'] = max(out['matmul2048_gflops'], out['matmul4096_gflops'])
+  return out
+
+
+def machine() -> dict:
+  import jax
+  from experiments import provenance
+  d = jax.devices()
+  return {'platform': d[0].platform, 'device_kind': d[0].device_kind, 'devices': len(d),
+          'hardware': provenance.hardware(), 'jax': jax.__version__,
+          'python': platform.python_version(), 'xla_flags': os.environ.get('XLA_FLAGS', ''),
+          'date': provenance.now(), 'commit': provenance.commit()}
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(prog='python -m train.bench', description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--workload', required=True, choices=sorted(WORKLOADS) + ['peak'])
+  parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
+  parser.add_argument('--warmup', type=int, default=3)
+  parser.add_argument('--input-only', action='store_true', help='time the data path, not the step')
+  args = parser.parse_args(argv)
+  if args.workload == 'peak':
+    result = bench_peak()
+  elif args.input_only:
+    result = bench_input(args.workload, args.steps)
+  else:
+    result = bench_step(args.workload, args.steps, args.warmup)
+  result.update(machine())
+  print(json.dumps(result, sort_keys=True))
+  return 0
+
+
+if __name__ == '__main__':
+  sys.exit(main())
