@@ -29,22 +29,24 @@ def squash(s, axis: int = -1):
   return s * (sq / (1.0 + sq) / jnp.sqrt(sq + EPS))
 
 
-def route(u_hat, iterations: int):
+def route(u_hat, iterations: int, detach: bool = False):
   """Routing-by-agreement (Procedure 1) over predictions u_hat [B, I, J, D].
 
   Returns (v [B, J, D], c [B, I, J]). The coupling c of each child i is a softmax over its parents
-  j of logits b that start at zero, so one iteration is the uniform average of the predictions;
-  each further iteration raises b_ij by the agreement <u_hat_ij, v_j>.
+  j of logits b that start at zero, so one iteration is uniform coupling; each further iteration
+  raises b_ij by the agreement <u_hat_ij, v_j>. detach=True lets the gradient reach u_hat only
+  through the last iteration (the couplings are treated as constants), as many implementations do.
   """
   n_parents = u_hat.shape[2]
+  inner = jax.lax.stop_gradient(u_hat) if detach else u_hat
   # Iteration 1 written without the softmax of constant zeros, which XLA would constant-fold slowly.
   c = jnp.full(u_hat.shape[:3], 1.0 / n_parents, u_hat.dtype)
-  v = squash(u_hat.sum(1) / n_parents)
+  v = squash((u_hat if iterations == 1 else inner).sum(1) / n_parents)
   b = jnp.zeros(u_hat.shape[:3], u_hat.dtype)
-  for _ in range(iterations - 1):
-    b = b + jnp.einsum('bijd,bjd->bij', u_hat, v)
+  for it in range(1, iterations):
+    b = b + jnp.einsum('bijd,bjd->bij', inner, v)
     c = jax.nn.softmax(b, axis=2)
-    v = squash(jnp.einsum('bij,bijd->bjd', c, u_hat))
+    v = squash(jnp.einsum('bij,bijd->bjd', c, u_hat if it == iterations - 1 else inner))
   return v, c
 
 
@@ -106,13 +108,14 @@ class ClassCaps(nn.Module):
   dim: int
   iterations: int
   init_std: float = 0.01
+  detach: bool = False
 
   @nn.compact
   def __call__(self, u):
     _, n_in, d_in = u.shape
     w = self.param('W', nn.initializers.normal(self.init_std), (n_in, self.capsules, d_in, self.dim))
     u_hat = jnp.einsum('bid,ijde->bije', u, w)
-    return route(u_hat, self.iterations)
+    return route(u_hat, self.iterations, self.detach)
 
 
 class Decoder(nn.Module):
@@ -138,6 +141,7 @@ class CapsNet(nn.Module):
   class_dim: int = 16
   routing_iterations: int = 3
   transform_init: float = 0.01  # std of W_ij (the authors' code); larger for few primary capsules
+  detach_routing: bool = False  # gradient only through the last routing iteration
   decoder: Sequence[int] = (512, 1024)
   reconstruct: bool = True
   im2col: bool = True          # the conv path; equal numbers, much faster gradients on XLA:CPU
@@ -147,7 +151,7 @@ class CapsNet(nn.Module):
     self.primary = PrimaryCaps(self.primary_capsules, self.primary_dim, self.primary_kernel,
                                self.primary_stride, self.im2col)
     self.classes = ClassCaps(self.num_classes, self.class_dim, self.routing_iterations,
-                             self.transform_init)
+                             self.transform_init, self.detach_routing)
     if self.reconstruct:
       self.decoder_net = Decoder(tuple(self.decoder))
 

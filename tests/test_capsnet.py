@@ -126,3 +126,15 @@ def test_capsnet_loss_falls_on_tiny_digits(data_dir, tmp_path):
   assert summary['eval']['accuracy'] > 0.3     # chance is 0.1
   for name in ('reconstructions', 'capsule_dimensions', 'coupling', 'predictions'):
     assert (tmp_path / 'plots' / f'{name}.png').exists()
+
+
+def test_detached_routing_has_the_same_forward_and_a_different_gradient():
+  u_hat = jax.random.normal(jax.random.PRNGKey(8), (2, 12, 5, 4))
+  for r in (1, 3):
+    np.testing.assert_allclose(capsnet.route(u_hat, r, detach=True)[0], capsnet.route(u_hat, r)[0],
+                               rtol=1e-6)
+  f = lambda u, detach: jnp.sum(capsnet.route(u, 3, detach)[0] ** 2)
+  g, g_detached = jax.grad(f)(u_hat, False), jax.grad(f)(u_hat, True)
+  assert np.abs(g - g_detached).max() > 1e-4
+  f1 = lambda u, detach: jnp.sum(capsnet.route(u, 1, detach)[0] ** 2)
+  np.testing.assert_allclose(jax.grad(f1)(u_hat, False), jax.grad(f1)(u_hat, True), rtol=1e-6)
