@@ -138,3 +138,14 @@ def test_detached_routing_has_the_same_forward_and_a_different_gradient():
   assert np.abs(g - g_detached).max() > 1e-4
   f1 = lambda u, detach: jnp.sum(capsnet.route(u, 1, detach)[0] ** 2)
   np.testing.assert_allclose(jax.grad(f1)(u_hat, False), jax.grad(f1)(u_hat, True), rtol=1e-6)
+
+
+def test_resize_and_crop_random_in_training_central_in_evaluation():
+  img = jnp.arange(2 * 12 * 12, dtype=jnp.float32).reshape(2, 12, 12, 1)
+  central = capsule.resize_and_crop(img, 0, 8)
+  np.testing.assert_array_equal(central, img[:, 2:10, 2:10])
+  shrunk = capsule.resize_and_crop(img, 6, 4, jax.random.PRNGKey(0))
+  assert shrunk.shape == (2, 4, 4, 1)
+  crops = {np.asarray(capsule.resize_and_crop(img, 0, 8, jax.random.PRNGKey(k))[0]).tobytes()
+           for k in range(8)}
+  assert len(crops) > 1

@@ -13,7 +13,7 @@ from train import data
 from train import loop
 from train import sharding as sharding_lib
 
-FULL = ['experiments/capsnet/capsnet_digits.py:full',
+FULL = ['experiments/capsnet/capsnet_digits.py:full', 'experiments/capsnet/smallnorb.py:full',
         'experiments/capsnet/baseline_cnn_digits.py:full']
 
 
@@ -51,7 +51,7 @@ def test_full_config_step_has_the_right_shapes(spec):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize('spec,params', [(FULL[0], 8_215_568), (FULL[1], 35_445_522)])
+@pytest.mark.parametrize('spec,params', [(FULL[0], 8_215_568), (FULL[2], 35_445_522)])
 def test_full_config_takes_a_step(spec, params, tmp_path):
   # im2col on CPU: XLA:CPU's gradient of the 9x9 stride-2 convolution takes tens of seconds.
   c = _load(spec, **({'model.im2col': True} if 'capsnet' in spec else {}))

@@ -9,7 +9,8 @@ training the decoder sees the capsule of the true class; in evaluation that of t
 objective_args: m_plus, m_minus, down_weight (lambda), recon_weight (0 switches the reconstruction
 loss off; the model's `reconstruct` field removes the decoder altogether), shift (random
 translations of up to this many pixels with zero padding while training, the paper's MNIST
-augmentation), label_key, input_key.
+augmentation), resize and crop (smallNORB: images resized to resize x resize, then a random
+crop x crop patch while training and the central one in evaluation), label_key, input_key.
 
 Metrics: accuracy, margin_loss, and recon_mse (mean squared error per pixel) when there is a decoder.
 """
@@ -32,6 +33,22 @@ def margin_loss(lengths, labels, m_plus=0.9, m_minus=0.1, down_weight=0.5):
   return jnp.sum(present + absent, axis=-1)
 
 
+def resize_and_crop(images, size: int, crop: int, rng=None):
+  """Resizes to size x size (bilinear), then crops crop x crop: at random per image when `rng` is
+  given, else the central patch."""
+  b, _, _, c = images.shape
+  if size:
+    images = jax.image.resize(images, (b, size, size, c), 'bilinear')
+  if not crop:
+    return images
+  room = images.shape[1] - crop
+  if rng is None:
+    return images[:, room // 2:room // 2 + crop, room // 2:room // 2 + crop, :]
+  offsets = jax.random.randint(rng, (b, 2), 0, room + 1)
+  cut = lambda im, o: jax.lax.dynamic_slice(im, (o[0], o[1], 0), (crop, crop, c))
+  return jax.vmap(cut)(images, offsets)
+
+
 def random_shift(images, rng, pixels: int):
   """Each image moved by an independent integer offset in [-pixels, pixels]^2, zeros shifted in."""
   b, h, w, _ = images.shape
@@ -52,10 +69,20 @@ class Capsule(LossObjective):
     self.down_weight = a.get('down_weight', 0.5)
     self.recon_weight = a.get('recon_weight', 0.0005)
     self.shift = int(a.get('shift', 0))
+    self.resize, self.crop = int(a.get('resize', 0)), int(a.get('crop', 0))
+
+  def init_state(self, rng, batch):
+    if self.resize or self.crop:   # the model's shapes follow the cropped input, not the stored one
+      x = resize_and_crop(batch[self.input_key], self.resize, self.crop)
+      batch = {**batch, self.input_key: x}
+    return super().init_state(rng, batch)
 
   def forward(self, variables, batch, train, rngs, mutable):
     """Returns the model's dict plus 'target', the image the reconstruction is compared with."""
     x = batch[self.input_key]
+    if self.resize or self.crop:
+      crop_rng = jax.random.fold_in(rngs['dropout'], 2) if train else None
+      x = resize_and_crop(x, self.resize, self.crop, crop_rng)
     if train and self.shift:
       x = random_shift(x, jax.random.fold_in(rngs['dropout'], 1), self.shift)
     labels = batch[self.label_key] if train else None
@@ -83,6 +110,8 @@ class Capsule(LossObjective):
     from train import plots
     variables = {'params': state.params, **state.model_state}
     images = batch[self.input_key]
+    if self.resize or self.crop:
+      images = resize_and_crop(images, self.resize, self.crop)
     out = self.model.apply(variables, images, train=False)
     predicted = jnp.argmax(out['lengths'], -1)
     paths = [plots.prediction_grid(images, batch[self.label_key], predicted,
