@@ -99,13 +99,35 @@ def get_record():
 
 
 def train_eval(config, seed, workdir, overrides=()):
-  """Trains `config` with `seed` in `workdir` and returns its final eval metrics (for measures)."""
+  """Trains `config` with `seed` in `workdir` and returns its final eval metrics (for measures).
+
+  The comparative claims of this study share an arm (this file's default CapsNet, same seeds): a
+  finished run of exactly the same config (its full JSON, seed included) is read back from
+  runs/capsnet_arms/ instead of being trained again. Training is deterministic given config and
+  seed, so this only saves time; delete the folder to retrain everything.
+  """
+  import hashlib
+  import json
+  import shutil
+  from etils import epath
   from train import config as config_lib
   from train import loop
   with config.unlocked():
     config.seed = seed
   config_lib.apply_overrides(config, list(overrides))
-  return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']
+  key = hashlib.sha256(config_lib.to_json(config).encode()).hexdigest()[:16]
+  cached = epath.Path(ARMS_CACHE) / key / 'summary.json'
+  if cached.exists():
+    print(f'    (reusing the finished run {cached.parent})', flush=True)
+    return json.loads(cached.read_text())['eval']
+  evaluation = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']
+  cached.parent.mkdir(parents=True, exist_ok=True)
+  shutil.copy(epath.Path(workdir) / 'config.json', cached.parent / 'config.json')
+  shutil.copy(epath.Path(workdir) / 'summary.json', cached)
+  return evaluation
+
+
+ARMS_CACHE = 'runs/capsnet_arms'
 
 
 def compare(config_a, config_b, key, seed, workdir, overrides=(), names=('a', 'b')):
