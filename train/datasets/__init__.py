@@ -7,11 +7,13 @@ import os
 
 import tensorflow_datasets as tfds
 
+from train.datasets import affine_digits
 from train.datasets import digits
 
 # TFDS name -> builder class. Importing a builder module registers its name with TFDS.
 LOCAL_BUILDERS = {
     digits.Digits.name: digits.Digits,
+    affine_digits.AffineDigits.name: affine_digits.AffineDigits,
 }
 
 
