@@ -1,4 +1,4 @@
-"""Capsule networks: margin loss on capsule lengths + a small reconstruction loss.
+"""Capsule networks: margin loss on capsule lengths + a small reconstruction loss (or spread loss).
 
 Sabour, Frosst & Hinton 2017, Section 3 (Eq. 4) and 4.1: for every class k,
   L_k = T_k max(0, m+ - |v_k|)^2 + lambda (1 - T_k) max(0, |v_k| - m-)^2,
@@ -12,7 +12,13 @@ translations of up to this many pixels with zero padding while training, the pap
 augmentation), resize and crop (smallNORB: images resized to resize x resize, then a random
 crop x crop patch while training and the central one in evaluation), label_key, input_key.
 
-Metrics: accuracy, margin_loss, and recon_mse (mean squared error per pixel) when there is a decoder.
+loss='spread' is Hinton, Sabour & Frosst 2018 (matrix capsules with EM routing), Eq. 3: on class
+activations a, L = sum_{i != t} max(0, m - (a_t - a_i))^2, with the margin m growing linearly from
+0.2 to 0.9 over the first spread_ramp fraction of training (the paper: +0.1 every 5000 steps).
+
+The model returns a dict with 'lengths' (CapsNet) or 'activations' (matrix capsules) as class
+scores. Metrics: accuracy, margin_loss (or spread_loss), and recon_mse (mean squared error per
+pixel) when there is a decoder.
 """
 
 import jax
@@ -49,6 +55,13 @@ def resize_and_crop(images, size: int, crop: int, rng=None):
   return jax.vmap(cut)(images, offsets)
 
 
+def spread_loss(activations, labels, margin):
+  """Eq. 3 of Hinton et al. 2018: [B, J] activations, [B] labels -> [B]."""
+  t = jax.nn.one_hot(labels, activations.shape[-1], dtype=activations.dtype)
+  target = jnp.sum(activations * t, -1, keepdims=True)
+  return jnp.sum((1.0 - t) * jnp.square(jax.nn.relu(margin - (target - activations))), -1)
+
+
 def random_shift(images, rng, pixels: int):
   """Each image moved by an independent integer offset in [-pixels, pixels]^2, zeros shifted in."""
   b, h, w, _ = images.shape
@@ -70,6 +83,19 @@ class Capsule(LossObjective):
     self.recon_weight = a.get('recon_weight', 0.0005)
     self.shift = int(a.get('shift', 0))
     self.resize, self.crop = int(a.get('resize', 0)), int(a.get('crop', 0))
+    self.loss = a.get('loss', 'margin')
+    if self.loss not in ('margin', 'spread'):
+      raise ValueError(f'objective_args.loss={self.loss!r}: use margin or spread')
+    self.spread_ramp = float(a.get('spread_ramp', 0.5))
+    self._margin = 0.9   # the spread margin; train_step sets its schedule while tracing
+
+  def train_step(self, state, batch):
+    ramp = max(self.spread_ramp * self.config.num_steps, 1.0)
+    self._margin = 0.2 + 0.7 * jnp.minimum(state.step / ramp, 1.0)
+    try:
+      return super().train_step(state, batch)
+    finally:
+      self._margin = 0.9
 
   def init_state(self, rng, batch):
     if self.resize or self.crop:   # the model's shapes follow the cropped input, not the stored one
@@ -94,11 +120,13 @@ class Capsule(LossObjective):
 
   def per_example(self, outputs, batch):
     labels = batch[self.label_key]
-    lengths = outputs['lengths']
-    margin = margin_loss(lengths, labels, self.m_plus, self.m_minus, self.down_weight)
-    metrics = {'accuracy': (jnp.argmax(lengths, -1) == labels).astype(jnp.float32),
-               'margin_loss': margin}
-    loss = margin
+    scores = outputs['lengths'] if 'lengths' in outputs else outputs['activations']
+    metrics = {'accuracy': (jnp.argmax(scores, -1) == labels).astype(jnp.float32)}
+    if self.loss == 'spread':
+      loss = metrics['spread_loss'] = spread_loss(scores, labels, self._margin)
+    else:
+      loss = metrics['margin_loss'] = margin_loss(scores, labels, self.m_plus, self.m_minus,
+                                                  self.down_weight)
     if 'reconstruction' in outputs:
       err = jnp.square(outputs['reconstruction'] - outputs['target']).reshape(len(labels), -1)
       metrics['recon_mse'] = err.mean(-1)
@@ -113,11 +141,12 @@ class Capsule(LossObjective):
     if self.resize or self.crop:
       images = resize_and_crop(images, self.resize, self.crop)
     out = self.model.apply(variables, images, train=False)
-    predicted = jnp.argmax(out['lengths'], -1)
+    predicted = jnp.argmax(out['lengths'] if 'lengths' in out else out['activations'], -1)
     paths = [plots.prediction_grid(images, batch[self.label_key], predicted,
                                    directory / 'predictions.png')]
+    per_position = getattr(self.model, 'primary_capsules', None) or self.model.conv_caps[-1][0]
     paths.append(coupling_picture(np.asarray(out['coupling']), np.asarray(predicted),
-                                  self.model.primary_capsules, directory / 'coupling.png'))
+                                  per_position, directory / 'coupling.png'))
     if 'reconstruction' in out:
       paths.append(reconstruction_picture(np.asarray(images), np.asarray(out['reconstruction']),
                                           directory / 'reconstructions.png'))
@@ -186,13 +215,14 @@ def perturbation_picture(recons, winners, path):
   return path
 
 
-def coupling_picture(coupling, predicted, primary_capsules, path, n: int = 6):
-  """Left: mean coupling of all primary capsules to each class, per example. Right: where (on the
-  primary capsule grid) the coupling to the predicted class is strongest."""
+def coupling_picture(coupling, predicted, per_position, path, n: int = 6):
+  """Left: mean coupling of all child capsules to each class, per example. Right: where (on the
+  child capsules' grid, `per_position` capsules per position) the coupling to the predicted class
+  is strongest."""
   import matplotlib.pyplot as plt
   n = min(n, len(coupling))
   children = coupling.shape[1]
-  side = int(round(np.sqrt(children // primary_capsules)))
+  side = int(round(np.sqrt(children // per_position)))
   fig, axes = plt.subplots(1, n + 1, figsize=(2.6 + 1.4 * n, 2.4), squeeze=False,
                            gridspec_kw={'width_ratios': [2.2] + [1] * n})
   mean = coupling[:n].mean(1)
