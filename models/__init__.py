@@ -9,6 +9,7 @@ import dataclasses
 import difflib
 
 from models import autoencoder
+from models import capsnet
 from models import cnn
 from models import gan
 from models import mlp
@@ -27,6 +28,7 @@ FAMILIES = {
     'som': som,
     'rbf': rbf,
     'gan': gan,
+    'capsnet': capsnet,
 }
 
 

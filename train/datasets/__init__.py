@@ -9,6 +9,7 @@ import tensorflow_datasets as tfds
 
 from train.datasets import adding
 from train.datasets import algorithmic
+from train.datasets import affine_digits
 from train.datasets import digits
 from train.datasets import pychars
 from train.datasets import iris
@@ -24,6 +25,7 @@ LOCAL_BUILDERS = {
     iris.Iris.name: iris.Iris,
     mackey_glass.MackeyGlass.name: mackey_glass.MackeyGlass,
     ring.Ring.name: ring.Ring,
+    affine_digits.AffineDigits.name: affine_digits.AffineDigits,
 }
 
 
