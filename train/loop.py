@@ -10,6 +10,7 @@ import dataclasses
 import json
 import logging
 import math
+import os
 import shutil
 import signal
 import time
@@ -52,7 +53,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
   """
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
-  workdir = epath.Path(workdir)
+  workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _prepare_workdir(config, workdir, overwrite)
 
   # --- Mesh: all devices of all processes -------------------------------------------------------
