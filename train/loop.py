@@ -29,13 +29,14 @@ from train import objectives
 from train import optimizer as optimizer_lib
 from train import preemption
 from train import sharding as sharding_lib
+from train import transfer
 from train.errors import UserError
 
 log = logging.getLogger('nnzoo')
 
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
-                     'data.prefetch', 'data.data_dir')
+                     'data.prefetch', 'data.data_dir', 'init_from.workdir')
 
 
 MAX_IN_FLIGHT = 2
@@ -91,6 +92,8 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
   restored = ckpt.restore_latest(target)
   if restored is None:
     state = run.init(first)
+    if config.init_from.workdir:   # transfer learning: a fresh run starts from another's weights
+      state, _ = transfer.load_into(state, config.init_from)
   else:
     state, meta = restored
     _check_data_position(meta, pipeline, int(state.step))
