@@ -303,6 +303,9 @@ def main(argv=None):
   parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
   parser.add_argument('--warmup', type=int, default=3)
   parser.add_argument('--input-only', action='store_true', help='time the data path, not the step')
+  parser.add_argument('--record', action='store_true',
+                      help='also store the line in experiments/bench/results.jsonl (replacing the '
+                           'same workload on the same hardware) for the README table')
   args = parser.parse_args(argv)
   if args.workload == 'peak':
     result = bench_peak()
@@ -311,8 +314,27 @@ def main(argv=None):
   else:
     result = bench_step(args.workload, args.steps, args.warmup)
   result.update(machine())
+  result['command'] = 'python -m train.bench ' + ' '.join(a for a in (argv or sys.argv[1:])
+                                                          if a != '--record')
   print(json.dumps(result, sort_keys=True))
+  if args.record:
+    record(result)
   return 0
+
+
+RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       'experiments', 'bench', 'results.jsonl')
+
+
+def record(result: dict) -> None:
+  rows = []
+  if os.path.exists(RESULTS):
+    rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
+  key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'])  # noqa: E731
+  rows = [r for r in rows if key(r) != key(result)] + [result]
+  os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+  with open(RESULTS, 'w') as f:
+    f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
 
 
 if __name__ == '__main__':
