@@ -6,6 +6,7 @@ its number, moved aside to `checkpoints/<step>.unreadable`, and the previous ste
 """
 
 import logging
+import os
 
 import jax
 import numpy as np
@@ -85,6 +86,7 @@ def read_state(directory, step: int | None = None):
   """(step, state as a pytree of numpy arrays) from a run's checkpoints, whatever topology (devices,
   processes) wrote it; `step=None` is the newest. For inspection, tests and transfer learning."""
   one = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  directory = directory if '://' in str(directory) else os.path.abspath(directory)  # orbax needs it
   handlers = {'state': ocp.StandardCheckpointHandler(), 'meta': ocp.JsonCheckpointHandler()}
   with ocp.CheckpointManager(epath.Path(directory), item_handlers=handlers) as manager:
     step = manager.latest_step() if step is None else step
