@@ -5,6 +5,9 @@
 - Anything else (CPU clusters, local multi-process tests, GPU hosts without SLURM): set
   JAX_COORDINATOR_ADDRESS=host:port, JAX_NUM_PROCESSES and JAX_PROCESS_ID
   (launch/local.py does this for N processes on 127.0.0.1).
+
+NNZOO_HEARTBEAT_TIMEOUT_SECONDS (default: JAX's 100) is how long the others wait for a process that
+stopped sending heartbeats before they abort: a dead peer ends the run instead of hanging it.
 """
 
 import os
@@ -13,13 +16,15 @@ import jax
 
 
 def initialize() -> None:
+  kwargs = {}
+  if os.environ.get('NNZOO_HEARTBEAT_TIMEOUT_SECONDS'):
+    kwargs['heartbeat_timeout_seconds'] = int(os.environ['NNZOO_HEARTBEAT_TIMEOUT_SECONDS'])
   address = os.environ.get('JAX_COORDINATOR_ADDRESS')
   if address:
-    kwargs = dict(coordinator_address=address,
+    kwargs.update(coordinator_address=address,
                   num_processes=int(os.environ['JAX_NUM_PROCESSES']),
                   process_id=int(os.environ['JAX_PROCESS_ID']))
     if os.environ.get('JAX_LOCAL_DEVICE_IDS'):
       kwargs['local_device_ids'] = [int(i) for i in os.environ['JAX_LOCAL_DEVICE_IDS'].split(',')]
-    jax.distributed.initialize(**kwargs)
-  else:
-    jax.distributed.initialize()   # TPU VM or SLURM: discovered from the environment
+  # Without an address: TPU VM or SLURM, discovered from the environment.
+  jax.distributed.initialize(**kwargs)

@@ -9,8 +9,12 @@ import tensorflow_datasets as tfds
 
 from train.datasets import adding
 from train.datasets import algorithmic
+from train.datasets import affine_digits
 from train.datasets import digits
 from train.datasets import pychars
+from train.datasets import iris
+from train.datasets import mackey_glass
+from train.datasets import ring
 
 # TFDS name -> builder class. Importing a builder module registers its name with TFDS.
 LOCAL_BUILDERS = {
@@ -18,6 +22,10 @@ LOCAL_BUILDERS = {
     adding.Adding.name: adding.Adding,
     algorithmic.Algorithmic.name: algorithmic.Algorithmic,
     pychars.PyChars.name: pychars.PyChars,
+    iris.Iris.name: iris.Iris,
+    mackey_glass.MackeyGlass.name: mackey_glass.MackeyGlass,
+    ring.Ring.name: ring.Ring,
+    affine_digits.AffineDigits.name: affine_digits.AffineDigits,
 }
 
 

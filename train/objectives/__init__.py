@@ -15,16 +15,26 @@ it is training. A new kind of training is a new class here, not a branch in the 
 """
 
 from train.errors import UserError
+from train.objectives import capsule
 from train.objectives import classification
+from train.objectives import gan
 from train.objectives import lm
+from train.objectives import rbf
+from train.objectives import reconstruction
 from train.objectives import regression
 from train.objectives import seq2seq
+from train.objectives import som
 
 OBJECTIVES = {
     'classification': classification.Classification,
     'regression': regression.Regression,
     'lm': lm.LanguageModel,
     'seq2seq': seq2seq.SequenceToSequence,
+    'reconstruction': reconstruction.Reconstruction,
+    'som': som.SOMObjective,
+    'rbf': rbf.RBFObjective,
+    'gan': gan.GANObjective,
+    'capsule': capsule.Capsule,
 }
 
 
