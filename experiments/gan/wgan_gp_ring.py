@@ -18,6 +18,7 @@ from experiments.gan import gan_ring
 def get_config(arg: str = ''):
   c = gan_ring.get_config('tiny' if arg == 'tiny' else '')
   c.model.variant = 'ring_wgan_gp'
+  c.model.latent = 2
   c.model.g_hidden = (256, 256, 256)
   c.model.d_hidden = (256, 256, 256)
   c.objective_args.loss = 'wgan-gp'
@@ -27,6 +28,7 @@ def get_config(arg: str = ''):
   c.optimizer.learning_rate = 1e-4
   c.optimizer.b1 = 0.5
   c.optimizer.b2 = 0.9
+  c.optimizer.schedule = 'constant'
   c.num_steps = 3000
   if arg == 'tiny':
     c.model.g_hidden = (16,)
