@@ -26,9 +26,11 @@ def get_config(arg: str = ''):
   c.log_every = 50
   c.eval_every = 500
   c.ckpt_every = 500
-  if arg == 'small':  # a smaller network and a shorter run, for a quick look
+  if arg in ('small', 'tiny'):  # a smaller network and a shorter run, for a quick look and tests
     c.model.variant = 'tiny'
-    c.num_steps = 200
+    c.model.dropout = 0.0
+    c.optimizer.learning_rate = 1e-2
+    c.num_steps = 300
     c.eval_every = 100
     c.ckpt_every = 100
   elif arg == 'full':  # LeNet-5 on MNIST (TFDS mnist; point data_dir at where it was built)
@@ -40,7 +42,7 @@ def get_config(arg: str = ''):
     c.eval_every = 2000
     c.ckpt_every = 2000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use experiments/zoo/cnn_digits.py or ...:small or ...:full')
+    raise ValueError(f'unknown argument {arg!r}; use experiments/zoo/cnn_digits.py or ...:small (alias tiny) or ...:full')
   return c
 
 

@@ -1,0 +1,133 @@
+"""The loop end to end on 8 fake devices: it learns, it resumes bit for bit, it survives a corrupted
+checkpoint, and it gives the same numbers on 1 and 8 devices."""
+
+import json
+import logging
+import os
+import subprocess
+import sys
+
+import jax
+import numpy as np
+import pytest
+
+from train import config as config_lib
+from train import loop
+from train import metrics as metrics_lib
+
+TINY = 'experiments/zoo/cnn_digits.py:tiny'
+
+
+def tiny(data_dir, **overrides):
+  c = config_lib.load(TINY)
+  with c.unlocked():
+    c.data.data_dir = data_dir
+    c.log_every = 1
+    c.plots = False
+    c.optimizer.learning_rate = 0.01
+    c.optimizer.schedule = 'constant'
+    for key, value in overrides.items():
+      node = c
+      *parents, leaf = key.split('.')
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+  return c
+
+
+def train_losses(workdir):
+  return {r['step']: r['loss'] for r in metrics_lib.read(workdir) if r['split'] == 'train'}
+
+
+def params_equal(a, b):
+  return all(np.array_equal(x, y) for x, y in
+             zip(jax.tree.leaves(jax.device_get(a)), jax.tree.leaves(jax.device_get(b))))
+
+
+def test_trains_and_writes_its_workdir(data_dir, tmp_path):
+  c = tiny(data_dir, num_steps=60, eval_every=30, ckpt_every=30, plots=True)
+  s = loop.train_and_evaluate(c, tmp_path, progress=False)
+  losses = train_losses(tmp_path)
+  assert np.mean([losses[i] for i in range(51, 61)]) < 0.5 * losses[1]
+  assert s['eval']['accuracy'] > 0.5 and s['devices'] == 8
+  for name in ('config.json', 'metrics.jsonl', 'summary.json', 'plots/learning_curves.png',
+               'plots/predictions.png', 'checkpoints/60'):
+    assert (tmp_path / name).exists(), name
+  assert any(p.name.startswith('events') for p in (tmp_path / 'tensorboard').iterdir())
+  assert json.loads((tmp_path / 'config.json').read_text())['num_steps'] == 60
+
+
+def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path):
+  c = tiny(data_dir, num_steps=40, ckpt_every=10, eval_every=0)
+  full = loop.train_and_evaluate(c, tmp_path / 'full', progress=False)
+  part = loop.train_and_evaluate(c, tmp_path / 'cut', stop_after=25, progress=False)
+  assert part['preempted'] and part['step'] == 25
+  resumed = loop.train_and_evaluate(c, tmp_path / 'cut', progress=False)
+  assert train_losses(tmp_path / 'full') == train_losses(tmp_path / 'cut')   # exact floats
+  assert params_equal(full['state'].params, resumed['state'].params)
+  assert params_equal(full['state'].opt_state, resumed['state'].opt_state)
+  assert full['eval'] == resumed['eval']
+
+
+def test_corrupt_newest_checkpoint_falls_back_with_warning(data_dir, tmp_path, caplog):
+  c = tiny(data_dir, num_steps=30, ckpt_every=10, eval_every=0)
+  full = loop.train_and_evaluate(c, tmp_path / 'full', progress=False)
+  loop.train_and_evaluate(c, tmp_path / 'cut', stop_after=20, progress=False)
+  step_dir = tmp_path / 'cut' / 'checkpoints' / '20'
+  victims = [p for p in step_dir.rglob('*') if p.is_file() and p.stat().st_size > 100]
+  for p in victims:   # truncate every sizeable file of the newest step
+    with open(p, 'r+b') as f:
+      f.truncate(p.stat().st_size // 3)
+  with caplog.at_level(logging.WARNING, logger='nnzoo'):
+    resumed = loop.train_and_evaluate(c, tmp_path / 'cut', progress=False)
+  assert any('step 20' in r.getMessage() and 'unreadable' in r.getMessage() for r in caplog.records)
+  assert (tmp_path / 'cut' / 'checkpoints' / '20.unreadable').exists()
+  assert params_equal(full['state'].params, resumed['state'].params)
+
+
+def test_workdir_of_another_config_is_refused(data_dir, tmp_path, monkeypatch):
+  from train.errors import UserError
+  first = tiny(data_dir, num_steps=2, eval_every=0)
+  other = tiny(data_dir, num_steps=2, eval_every=0, **{'optimizer.learning_rate': 0.5})
+  monkeypatch.chdir(tmp_path)   # a relative workdir, as in the README's command
+  loop.train_and_evaluate(first, 'runs/a', progress=False)
+  assert (tmp_path / 'runs/a/checkpoints/2').exists()
+  with pytest.raises(UserError, match='different config.*optimizer.learning_rate.*--overwrite'):
+    loop.train_and_evaluate(other, 'runs/a', progress=False)
+
+
+def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
+  from train import sharding as sharding_lib
+  base = dict(num_steps=5, eval_every=0, **{'model.variant': 'small'})
+  dp = loop.train_and_evaluate(tiny(data_dir, **base), tmp_path / 'dp', progress=False)
+  fsdp = loop.train_and_evaluate(tiny(data_dir, **base, **{'sharding.fsdp': True}),
+                                 tmp_path / 'fsdp', progress=False)
+  def per_device_bytes(state):
+    shardings = jax.tree.map(lambda x: x.sharding, state.params)
+    return sum(r[3] for r in sharding_lib.describe(state.params, shardings))
+  ratio = per_device_bytes(fsdp['state']) / per_device_bytes(dp['state'])
+  assert ratio < 0.2    # ~1/8, plus the small replicated biases
+  dl, fl = train_losses(tmp_path / 'dp'), train_losses(tmp_path / 'fsdp')
+  np.testing.assert_allclose([fl[s] for s in sorted(fl)], [dl[s] for s in sorted(dl)], rtol=1e-4)
+
+
+def _run_on(devices, workdir, data_dir):
+  env = dict(os.environ, XLA_FLAGS=f'--xla_force_host_platform_device_count={devices}',
+             NNZOO_DATA_DIR=data_dir)
+  cmd = [sys.executable, '-m', 'train', '--config', TINY, '--workdir', str(workdir),
+         '--config.log_every=1', '--config.num_steps=50', '--config.plots=False',
+         '--config.eval_every=0', f'--config.data.data_dir={data_dir}',
+         '--config.optimizer.learning_rate=0.01', '--config.optimizer.schedule=constant']
+  r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+  assert r.returncode == 0, r.stderr[-2000:]
+  return json.loads((workdir / 'summary.json').read_text())
+
+
+def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
+  one = _run_on(1, tmp_path / 'one', data_dir)
+  eight = _run_on(8, tmp_path / 'eight', data_dir)
+  assert (one['devices'], eight['devices']) == (1, 8)
+  l1, l8 = train_losses(tmp_path / 'one'), train_losses(tmp_path / 'eight')
+  assert sorted(l1) == list(range(1, 51))
+  np.testing.assert_allclose([l8[s] for s in range(1, 51)], [l1[s] for s in range(1, 51)], rtol=1e-4)
+  assert abs(one['eval']['accuracy'] - eight['eval']['accuracy']) <= 0.01

@@ -1,0 +1,341 @@
+"""python -m train.bench --workload {mlp,cnn,...,peak} [--steps N] [--input-only]
+
+Times the engine's own compiled train step (the same `train.loop.build` path a run takes) on
+synthetic in-memory batches and prints one JSON line: median step seconds over the timed steps
+after warm-up, compile seconds, examples/s, analytic FLOPs per step (forward matmul/conv FLOPs x 3)
+and achieved GFLOP/s. `--workload peak` measures the f32 matmul peak that the others are compared
+with; `--input-only` times the workload's real data path instead of the step.
+
+Workload shapes are fixed by the issues (and by the PyTorch reference in ../shared/torch-reference):
+change them only together with the reference.
+"""
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+
+
+@dataclasses.dataclass(frozen=True)
+class Workload:
+  config: Callable[[], object]        # engine config: model, objective, optimizer (Adam 1e-3)
+  batch: Callable[[int], dict]        # seed -> one synthetic global batch (numpy)
+  forward_flops: Callable[[], int]    # analytic matmul/conv FLOPs of one forward pass
+  data: Callable[[], object] = None   # config whose data section is the real data path
+
+
+def _mm(m, k, n):
+  return 2 * m * k * n
+
+
+def _conv(b, ho, wo, co, ci, kh, kw):
+  return 2 * b * ho * wo * co * ci * kh * kw
+
+
+def _base(model_name, variant, batch, **model):
+  from train.config import base_config
+  c = base_config()
+  c.model.name, c.model.variant = model_name, variant
+  with c.model.unlocked():
+    for k, v in model.items():
+      c.model[k] = v
+  c.data.batch_size = batch
+  c.optimizer.name, c.optimizer.learning_rate = 'adam', 1e-3
+  return c
+
+
+def _images(b, hw, classes=10):
+  def make(seed):
+    rng = np.random.default_rng(seed)
+    return {'image': rng.random((b, hw, hw, 1), dtype=np.float32),
+            'label': rng.integers(0, classes, size=(b,), dtype=np.int32)}
+  return make
+
+
+def _digits_data(batch):
+  def make():
+    from train.config import base_config
+    c = base_config()
+    c.data.batch_size = batch
+    return c
+  return make
+
+
+def _adding_batch(b, steps):
+  def make(seed):
+    from train.datasets import adding
+    inputs, target = adding.generate(steps, b, seed=[steps, 100 + seed])
+    return {'inputs': inputs, 'target': target}
+  return make
+
+
+def _bytes_batch(b, seq):
+  def make(seed):
+    rng = np.random.default_rng(seed)
+    return {'tokens': rng.integers(0, 256, size=(b, seq + 1), dtype=np.int32)}
+  return make
+
+
+def _data(name, batch):
+  def make():
+    from train.config import base_config
+    c = base_config()
+    c.data.name = name
+    c.data.batch_size = batch
+    return c
+  return make
+
+
+def _lstm_config():
+  c = _base('rnn', 'bench', 128, cell='lstm', hidden=128, num_outputs=1)
+  c.objective = 'regression'
+  return c
+
+
+def _transformer_config():
+  c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
+            num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
+  c.objective = 'lm'
+  return c
+
+
+def _transformer_flops(b=16, t=128, d=256, layers=4, f=1024, v=256):
+  per_layer = 4 * _mm(b * t, d, d) + 2 * _mm(b * t, d, f) + 2 * _mm(b * t, t, d)  # proj, MLP, attn
+  return layers * per_layer + _mm(b * t, d, v)
+
+
+WORKLOADS = {
+    # 784-512-512-10 ReLU, batch 256.
+    'mlp': Workload(
+        config=lambda: _base('mlp', 'bench', 256, num_classes=10),
+        batch=lambda seed: {k: (v.reshape(256, 784) if k == 'image' else v)
+                            for k, v in _images(256, 28)(seed).items()},
+        forward_flops=lambda: _mm(256, 784, 512) + _mm(256, 512, 512) + _mm(256, 512, 10),
+        data=_digits_data(256)),
+    # 28x28x1: Conv32 3x3 SAME ReLU avgpool2, Conv64 3x3 SAME ReLU avgpool2, Dense256, Dense10; b 128.
+    'cnn': Workload(
+        config=lambda: _base('cnn', 'small', 128, num_classes=10),
+        batch=_images(128, 28),
+        forward_flops=lambda: (_conv(128, 28, 28, 32, 1, 3, 3) + _conv(128, 14, 14, 64, 32, 3, 3)
+                               + _mm(128, 7 * 7 * 64, 256) + _mm(128, 256, 10)),
+        data=_digits_data(128)),
+    # The adding problem: T=100, input 2, one LSTM layer of 128 (input projection hoisted out of
+    # the scan), last hidden state -> Dense 1, MSE; batch 128.
+    'lstm': Workload(
+        config=_lstm_config,
+        batch=_adding_batch(128, 100),
+        forward_flops=lambda: (_mm(128 * 100, 2, 4 * 128) + 100 * _mm(128, 128, 4 * 128)
+                               + _mm(128, 128, 1)),
+        data=_data('nnzoo_adding/t100', 128)),
+    # Byte-level decoder-only LM: vocab 256, seq 128, d_model 256, 4 layers, 4 heads, MLP 1024,
+    # pre-LN, GELU, learned positions, causal attention, next-token cross-entropy; batch 16.
+    'transformer': Workload(
+        config=_transformer_config,
+        batch=_bytes_batch(16, 128),
+        forward_flops=_transformer_flops,
+        data=_data('nnzoo_pychars', 16)),
+    # Sabour et al. 2017 CapsNet on 28x28x1, batch 32: Conv1 256@9x9, PrimaryCaps 32x8D 9x9/2,
+    # DigitCaps 10x16D with 3 routing iterations, margin loss + 0.0005 x reconstruction (decoder
+    # 512-1024-784, masked by the label). Like the PyTorch reference, the gradient reaches u_hat
+    # only through the last routing iteration. The convolutions take the im2col path (see
+    # models/capsnet.py: XLA:CPU's gradient of the strided 9x9 convolution is pathological).
+    'capsnet': Workload(
+        config=lambda: _capsnet(32),
+        batch=_images(32, 28),
+        forward_flops=lambda: (_conv(32, 20, 20, 256, 1, 9, 9) + _conv(32, 6, 6, 256, 256, 9, 9)
+                               + 2 * 32 * 1152 * 10 * 16 * 8           # u_hat = W u
+                               + (3 + 2) * 2 * 32 * 1152 * 10 * 16     # routing sums, agreements
+                               + _mm(32, 160, 512) + _mm(32, 512, 1024) + _mm(32, 1024, 784)),
+        data=_digits_data(32)),
+}
+
+
+def _capsnet(batch):
+  c = _base('capsnet', 'sabour_mnist', batch, routing_iterations=3, reconstruct=True,
+            detach_routing=True, im2col=True)
+  c.objective = 'capsule'
+  c.objective_args.recon_weight = 0.0005
+  return c
+
+
+def _cpu_seconds_all():
+  try:
+    with open('/proc/stat') as f:
+      parts = f.readline().split()[1:]
+    ticks = os.sysconf('SC_CLK_TCK')
+    return (sum(int(p) for p in parts[:8]) - int(parts[3]) - int(parts[4])) / ticks
+  except (OSError, ValueError, IndexError):
+    return None
+
+
+class Timer:
+  """Per-call wall times plus how busy this process and the rest of the machine were."""
+
+  def __init__(self):
+    self.times = []
+
+  def __enter__(self):
+    self._all, self._cpu, self._wall = _cpu_seconds_all(), time.process_time(), time.perf_counter()
+    return self
+
+  def __exit__(self, *exc):
+    wall = time.perf_counter() - self._wall
+    cpu = time.process_time() - self._cpu
+    total = _cpu_seconds_all()
+    self.cpu_util = cpu / wall
+    self.foreign_cpu_util = (max(0.0, (total - self._all) - cpu) / wall
+                             if total is not None and self._all is not None else None)
+
+  def lap(self, fn):
+    t0 = time.perf_counter()
+    out = fn()
+    self.times.append(time.perf_counter() - t0)
+    return out
+
+  def summary(self, per=1):
+    ts = [t / per for t in self.times]
+    return {'median_step_s': statistics.median(ts), 'min_step_s': min(ts),
+            'p90_step_s': sorted(ts)[int(0.9 * (len(ts) - 1))], 'timed_steps': len(ts) * per,
+            'cpu_util': round(self.cpu_util, 3),
+            'foreign_cpu_util': None if self.foreign_cpu_util is None
+            else round(self.foreign_cpu_util, 3)}
+
+
+def bench_step(name: str, steps: int, warmup: int) -> dict:
+  import jax
+  from train import loop
+  from train import sharding as sharding_lib
+  w = WORKLOADS[name]
+  config = w.config()
+  mesh = sharding_lib.make_mesh(config.mesh)
+  batch_sharding = sharding_lib.batch_sharding(mesh)
+  batches = [jax.device_put(w.batch(seed), batch_sharding) for seed in range(2)]
+  run = loop.build(config, mesh, batches[0])
+  state = run.init(batches[0])
+  t0 = time.perf_counter()
+  step = run.compiled_train_step(state, batches[0])
+  compile_s = time.perf_counter() - t0
+  metrics = None
+  for i in range(warmup):
+    state, metrics = step(state, batches[i % 2])
+  jax.block_until_ready(metrics)
+  first_loss = float(metrics['loss']) if metrics else None
+  timer = Timer()
+
+  def one(i):
+    nonlocal state, metrics
+    state, metrics = step(state, batches[i % 2])
+    jax.block_until_ready(state)   # time whole steps, not dispatch
+  with timer:
+    for i in range(steps):
+      timer.lap(lambda: one(i))
+  stats = timer.summary()
+  b = config.data.batch_size
+  flops = 3 * w.forward_flops()
+  return {'workload': name, **stats, 'batch': b, 'examples_per_s': b / stats['median_step_s'],
+          'compile_s': round(compile_s, 3), 'flops_per_step': flops,
+          'gflops': flops / stats['median_step_s'] / 1e9,
+          'loss_after_warmup': first_loss, 'loss_last': float(metrics['loss'])}
+
+
+def bench_input(name: str, steps: int) -> dict:
+  """Examples/s of the workload's real data path: read, decode, batch, put on devices."""
+  import jax
+  from train import data
+  from train import sharding as sharding_lib
+  config = WORKLOADS[name].data()
+  mesh = sharding_lib.make_mesh(config.mesh)
+  pipeline = data.make_pipeline(config)
+  sharding = sharding_lib.batch_sharding(mesh)
+  timer = Timer()
+  with timer:   # from an empty read-ahead queue to the last batch on the devices
+    stream = pipeline.train_stream(0, steps, sharding, config.data.prefetch)
+    for _ in range(steps):
+      timer.lap(lambda: jax.block_until_ready(next(stream)))
+  total = sum(timer.times)
+  b = config.data.batch_size
+  return {'workload': name, 'input_only': True, 'data': config.data.name, 'batch': b,
+          'batches': steps, 'mean_batch_s': total / steps, 'examples_per_s': b * steps / total,
+          'cpu_util': round(timer.cpu_util, 3), 'foreign_cpu_util': timer.foreign_cpu_util}
+
+
+def bench_peak(reps: int = 10) -> dict:
+  """f32 matmul GFLOP/s for n = 2048 and 4096 (median over reps); the best is the peak."""
+  import jax
+  import jax.numpy as jnp
+  out = {'workload': 'peak'}
+  for n in (2048, 4096):
+    a, b = (jax.random.normal(jax.random.PRNGKey(i), (n, n), jnp.float32) for i in (0, 1))
+    mm = jax.jit(jnp.matmul)
+    jax.block_until_ready(mm(a, b))
+    timer = Timer()
+    with timer:
+      for _ in range(reps):
+        timer.lap(lambda: jax.block_until_ready(mm(a, b)))
+    s = timer.summary()
+    out[f'matmul{n}_s'] = s['median_step_s']
+    out[f'matmul{n}_gflops'] = 2 * n ** 3 / s['median_step_s'] / 1e9
+  out['peak_gflops'] = max(out['matmul2048_gflops'], out['matmul4096_gflops'])
+  return out
+
+
+def machine() -> dict:
+  import jax
+  from experiments import provenance
+  d = jax.devices()
+  return {'platform': d[0].platform, 'device_kind': d[0].device_kind, 'devices': len(d),
+          'hardware': provenance.hardware(), 'jax': jax.__version__,
+          'python': platform.python_version(), 'xla_flags': os.environ.get('XLA_FLAGS', ''),
+          'date': provenance.now(), 'commit': provenance.commit()}
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(prog='python -m train.bench', description=__doc__,
+                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser.add_argument('--workload', required=True, choices=sorted(WORKLOADS) + ['peak'])
+  parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
+  parser.add_argument('--warmup', type=int, default=3)
+  parser.add_argument('--input-only', action='store_true', help='time the data path, not the step')
+  parser.add_argument('--record', action='store_true',
+                      help='also store the line in experiments/bench/results.jsonl (replacing the '
+                           'same workload on the same hardware) for the README table')
+  args = parser.parse_args(argv)
+  if args.workload == 'peak':
+    result = bench_peak()
+  elif args.input_only:
+    result = bench_input(args.workload, args.steps)
+  else:
+    result = bench_step(args.workload, args.steps, args.warmup)
+  result.update(machine())
+  result['command'] = 'python -m train.bench ' + ' '.join(a for a in (argv or sys.argv[1:])
+                                                          if a != '--record')
+  print(json.dumps(result, sort_keys=True))
+  if args.record:
+    record(result)
+  return 0
+
+
+RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       'experiments', 'bench', 'results.jsonl')
+
+
+def record(result: dict) -> None:
+  rows = []
+  if os.path.exists(RESULTS):
+    rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
+  key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'])  # noqa: E731
+  rows = [r for r in rows if key(r) != key(result)] + [result]
+  os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+  with open(RESULTS, 'w') as f:
+    f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
+
+
+if __name__ == '__main__':
+  sys.exit(main())
