@@ -147,5 +147,5 @@ def prediction_vs_truth(truth, prediction, names, path):
     ax.plot(prediction[:, i], lw=1, ls='--', label='prediction')
     ax.set_title(names[i] if names else f'target {i}', fontsize=9)
     ax.legend(fontsize=8)
-  axes[-1, 0].set_xlabel('eval example (time order)')
+  axes[-1, 0].set_xlabel('eval example (in time order when the data has a time feature t)')
   return _save(fig, path)

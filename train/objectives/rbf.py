@@ -31,6 +31,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from train.state import TrainState
@@ -180,7 +181,11 @@ class RBFObjective:
   def plots(self, state, batch, directory):
     from train import unsupervised_plots as up
     x, y = self.xy(batch)
-    keep = batch['mask'] > 0
-    pred = self.predict(state.params, x)
-    return [up.prediction_vs_truth(y[keep], pred[keep], list(self.names(y.shape[1])),
+    keep = np.asarray(batch['mask']) > 0
+    pred = np.asarray(self.predict(state.params, x))[keep]
+    y = np.asarray(y)[keep]
+    if 't' in batch:  # TFDS stores examples in hashed order: put a time series back in time order
+      order = np.argsort(np.asarray(batch['t'])[keep])
+      y, pred = y[order], pred[order]
+    return [up.prediction_vs_truth(y, pred, list(self.names(y.shape[1])),
                                    directory / 'prediction_vs_truth.png')]
