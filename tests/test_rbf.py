@@ -68,3 +68,4 @@ def test_closed_form_fit_through_the_engine_beats_the_mean(data_dir, tmp_path):
     config.plots = False
   summary = loop.train_and_evaluate(config, tmp_path, overwrite=True, progress=False)
   assert summary['eval']['nmse_h6'] < 0.3
+  assert abs(summary['eval']['ndei_h6'] ** 2 - summary['eval']['nmse_h6']) < 1e-6

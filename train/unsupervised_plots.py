@@ -53,6 +53,7 @@ def _two_d(codes):
 def code_scatter(codes, labels, mask, path):
   """The codes of one eval batch in 2-D (PCA above 2 dims), coloured by label when there is one."""
   keep = np.asarray(mask) > 0
+  dims = np.asarray(codes).shape[1]
   codes = _two_d(np.asarray(codes, np.float64)[keep])
   fig, ax = plt.subplots(figsize=(5, 4.5))
   if labels is not None:
@@ -60,7 +61,7 @@ def code_scatter(codes, labels, mask, path):
     fig.colorbar(sc, ax=ax, label='label')
   else:
     ax.scatter(codes[:, 0], codes[:, 1], s=8)
-  ax.set_title('codes of the eval batch' + (' (first 2 PCs)' if codes.shape[1] > 2 else ''))
+  ax.set_title(f'{dims}-d codes of the eval batch' + (' (first 2 PCs)' if dims > 2 else ''))
   return _save(fig, path)
 
 
@@ -147,5 +148,5 @@ def prediction_vs_truth(truth, prediction, names, path):
     ax.plot(prediction[:, i], lw=1, ls='--', label='prediction')
     ax.set_title(names[i] if names else f'target {i}', fontsize=9)
     ax.legend(fontsize=8)
-  axes[-1, 0].set_xlabel('eval example (time order)')
+  axes[-1, 0].set_xlabel('eval example (in time order when the data has a time feature t)')
   return _save(fig, path)

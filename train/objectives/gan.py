@@ -10,8 +10,9 @@ The state holds both networks' parameters as {'g', 'd'} and both optimizer state
     gp_weight (|grad D(x_hat)| - 1)^2 at random interpolates x_hat; G minimizes -D(G(z)).
 
 `n_critic` discriminator updates precede each generator update inside the same step (WGAN-GP uses
-5): the batch is split into n_critic parts, one per critic update, so batch_size must be a
-multiple of n_critic x devices. Batch-norm statistics (DCGAN) live in model_state as {'g', 'd'}.
+5; Goodfellow et al.'s Algorithm 1 calls it k): the batch is split into n_critic parts, one per
+critic update (make batch_size a multiple of n_critic x devices; a batch that does not split is
+used whole by every critic update). Batch-norm statistics (DCGAN) live in model_state as {'g', 'd'}.
 
 Eval draws as many samples as there are eval examples from a fixed key and reports the
 discriminator's mean logit on real and generated data. For a 2-D ring of Gaussians
@@ -121,7 +122,10 @@ class GANObjective:
   def train_step(self, state: TrainState, batch):
     rng = jax.random.fold_in(state.rng, state.step)
     real = batch[self.input_key]
-    parts = real.reshape((self.n_critic, real.shape[0] // self.n_critic) + real.shape[1:])
+    if real.shape[0] % self.n_critic == 0:
+      parts = real.reshape((self.n_critic, real.shape[0] // self.n_critic) + real.shape[1:])
+    else:
+      parts = jnp.broadcast_to(real, (self.n_critic,) + real.shape)
     keys = jax.random.split(rng, self.n_critic + 1)
 
     def critic_update(carry, inputs):

@@ -3,7 +3,7 @@
 The run's steps fall into three phases, chosen inside the jitted step by the step number:
 
   1. steps [0, kmeans_steps): Lloyd's k-means on the batch moves the centres to the means of the
-     examples they are nearest to (centres start at random examples of the first batch).
+     examples they are nearest to (centres start at distinct random examples of the first batch).
   2. steps [kmeans_steps, kmeans_steps + fit_steps): widths from the centres (`width` 0: width_scale
      x the RMS distance to the `neighbours` nearest other centres, Moody & Darken's p-nearest-
      neighbour heuristic; `width` > 0: that width for every unit), then the output weights by
@@ -19,16 +19,19 @@ and 2 are exactly batch k-means followed by the least-squares solution. All sums
 
 Metrics: `loss` is the batch MSE of the network after the step, `inertia` the k-means objective
 (mean squared distance to the nearest centre). Eval reports per target `mse_<name>` and
-`nmse_<name>` (the MSE over the variance of that target in the training data); the non-dimensional
-error index of the time-series literature is NDEI = sqrt(nmse).
+`nmse_<name>` (the MSE over the variance of that target in the training data), and `summarize`
+adds the non-dimensional error index of the time-series literature, `ndei_<name>` = sqrt(nmse).
 
 objective_args: kmeans_steps (20), fit_steps (1), width (0 = nearest-neighbour heuristic),
 width_scale (1.0), neighbours (2), ridge (1e-6), input_key ('inputs'), target_key ('targets'),
 target_index (which target columns; default all), target_names (metric names; default t0, t1, ...).
 """
 
+import math
+
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from train.state import TrainState
@@ -99,10 +102,9 @@ class RBFObjective:
     x, y = self.xy(batch)
     params = self.model.init(init_rng, x)['params']
     k = self.model.num_centres
-    if x.shape[0] < k:
-      raise ValueError(f'the RBF network starts its {k} centres at examples of the first batch, '
-                       f'which has only {x.shape[0]}: use config.data.batch_size >= {k}')
-    start = x[jax.random.choice(pick_rng, x.shape[0], (k,), replace=False)]
+    # Centres start at distinct examples of the first batch (repeated ones if it is smaller than
+    # k: k-means then leaves the copies where they are, so use a batch of at least k examples).
+    start = x[jax.random.choice(pick_rng, x.shape[0], (k,), replace=x.shape[0] < k)]
     params['units'] = {'centres': start, 'log_width': params['units']['log_width']}
     t = y.shape[1]
     fit = {'gram': jnp.zeros((k + 1, k + 1)), 'xty': jnp.zeros((k + 1, t)), 'n': jnp.zeros(()),
@@ -168,10 +170,22 @@ class RBFObjective:
       sums[f'nmse_{name}'] = err2[:, i].sum() / var[i]
     return sums
 
+  def summarize(self, means):
+    """Eval means -> the same plus NDEI, which is not a mean over examples."""
+    out = dict(means)
+    for key, value in means.items():
+      if key.startswith('nmse_'):
+        out['ndei_' + key[len('nmse_'):]] = math.sqrt(max(value, 0.0))
+    return out
+
   def plots(self, state, batch, directory):
     from train import unsupervised_plots as up
     x, y = self.xy(batch)
-    keep = batch['mask'] > 0
-    pred = self.predict(state.params, x)
-    return [up.prediction_vs_truth(y[keep], pred[keep], list(self.names(y.shape[1])),
+    keep = np.asarray(batch['mask']) > 0
+    pred = np.asarray(self.predict(state.params, x))[keep]
+    y = np.asarray(y)[keep]
+    if 't' in batch:  # TFDS stores examples in hashed order: put a time series back in time order
+      order = np.argsort(np.asarray(batch['t'])[keep])
+      y, pred = y[order], pred[order]
+    return [up.prediction_vs_truth(y, pred, list(self.names(y.shape[1])),
                                    directory / 'prediction_vs_truth.png')]
