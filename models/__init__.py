@@ -10,6 +10,7 @@ import difflib
 
 from models import capsnet
 from models import cnn
+from models import matrix_capsules
 from models import mlp
 from train.errors import UserError
 
@@ -17,6 +18,7 @@ FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
     'capsnet': capsnet,
+    'matrix_capsules': matrix_capsules,
 }
 
 
