@@ -32,6 +32,7 @@ def get_config(arg: str = ''):
   c.ckpt_every = 300
   if arg == 'tiny':
     c.model.variant = 'tiny'
+    c.optimizer.learning_rate = 1e-2
     c.data.batch_size = 32
     c.num_steps = 20
     c.eval_every = c.ckpt_every = 0
