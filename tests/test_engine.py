@@ -85,12 +85,15 @@ def test_corrupt_newest_checkpoint_falls_back_with_warning(data_dir, tmp_path, c
   assert params_equal(full['state'].params, resumed['state'].params)
 
 
-def test_workdir_of_another_config_is_refused(data_dir, tmp_path):
+def test_workdir_of_another_config_is_refused(data_dir, tmp_path, monkeypatch):
   from train.errors import UserError
-  loop.train_and_evaluate(tiny(data_dir, num_steps=2, eval_every=0), tmp_path, progress=False)
+  first = tiny(data_dir, num_steps=2, eval_every=0)
+  other = tiny(data_dir, num_steps=2, eval_every=0, **{'optimizer.learning_rate': 0.5})
+  monkeypatch.chdir(tmp_path)   # a relative workdir, as in the README's command
+  loop.train_and_evaluate(first, 'runs/a', progress=False)
+  assert (tmp_path / 'runs/a/checkpoints/2').exists()
   with pytest.raises(UserError, match='different config.*optimizer.learning_rate.*--overwrite'):
-    loop.train_and_evaluate(tiny(data_dir, num_steps=2, **{'optimizer.learning_rate': 0.5}),
-                            tmp_path, progress=False)
+    loop.train_and_evaluate(other, 'runs/a', progress=False)
 
 
 def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):

@@ -11,11 +11,14 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from train.errors import UserError
 
 
-def make_mesh(mesh_config) -> Mesh:
-  """`config.mesh` is an ordered {axis: size}; one size may be -1 (what the devices leave)."""
+def make_mesh(mesh_config, devices=None) -> Mesh:
+  """`config.mesh` is an ordered {axis: size}; one size may be -1 (what the devices leave).
+
+  devices: all devices of all processes by default; launch/aot.py passes a TPU topology's.
+  """
   names = tuple(mesh_config.keys())
   sizes = [int(mesh_config[n]) for n in names]
-  n = jax.device_count()
+  n = jax.device_count() if devices is None else len(devices)
   known = math.prod(s for s in sizes if s != -1)
   if sizes.count(-1) > 1 or n % known:
     raise UserError(f'config.mesh {dict(zip(names, sizes))} does not fit {n} devices')
@@ -23,7 +26,7 @@ def make_mesh(mesh_config) -> Mesh:
   if math.prod(sizes) != n:
     raise UserError(f'config.mesh {dict(zip(names, sizes))} uses {math.prod(sizes)} of {n} devices')
   auto = (jax.sharding.AxisType.Auto,) * len(names)
-  return jax.make_mesh(sizes, names, axis_types=auto)
+  return jax.make_mesh(sizes, names, axis_types=auto, devices=devices)
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:

@@ -1,0 +1,56 @@
+"""launch/aot.py: the real train step compiles for TPU slices on this CPU machine, and a step that
+cannot fit is refused. Needs libtpu (pip install -e .[tpu-aot]); skipped without it."""
+
+import pytest
+
+pytest.importorskip('libtpu', reason='libtpu is not installed (pip install -e .[tpu-aot])')
+
+from launch import aot  # noqa: E402
+from train import config as config_lib  # noqa: E402
+
+# Full-scale configs that must compile for a TPU slice (add new families' full configs here).
+FULL_CONFIGS = ['experiments/zoo/cnn_digits.py:full']
+HUGE_MLP = ['--config.model.name=mlp', '--config.model.variant=bench',
+            '--config.model.hidden=(32768,32768)']   # ~1.1e9 params: 16 GiB with Adam's moments
+
+
+def load(spec, *overrides):
+  c = config_lib.load(spec)
+  config_lib.apply_overrides(c, list(overrides))
+  return c
+
+
+@pytest.mark.parametrize('spec', FULL_CONFIGS)
+def test_full_config_compiles_for_one_host_slice(spec):
+  r = aot.check(load(spec), 'v5e:2x2')
+  assert (r.chips, r.hosts) == (4, 1) and r.mesh['data'] == 4
+  assert 0 < r.argument_bytes and r.temp_bytes > 0 and r.flops > 0
+  assert r.fits(0.95) and 'FITS' in r.format(0.95)
+
+
+@pytest.mark.parametrize('spec', FULL_CONFIGS)
+def test_full_config_compiles_for_a_multi_host_slice(spec):
+  r = aot.check(load(spec), 'v5e:4x4')
+  assert (r.chips, r.hosts) == (16, 4) and r.mesh['data'] == 16
+  assert r.fits(0.95)
+
+
+def test_a_step_that_cannot_fit_fails_loudly(capsys):
+  # Too big for the compiler itself: RESOURCE_EXHAUSTED becomes exit code 1 and DOES NOT FIT.
+  assert aot.main(['--config', 'experiments/zoo/cnn_digits.py:full', '--topology', 'v5e:2x2',
+                   *HUGE_MLP]) == 1
+  assert 'DOES NOT FIT' in capsys.readouterr().out
+  # Compiles, but over the HBM given: the report refuses it.
+  r = aot.check(load('experiments/zoo/cnn_digits.py:full', '--config.model.name=mlp',
+                     '--config.model.variant=bench', '--config.model.hidden=(8192,8192)'),
+                'v5e:2x2', hbm_gib=0.5)
+  assert r.total_bytes > 0.5 * aot.GIB and not r.fits(0.95)
+  assert 'DOES NOT FIT' in r.format(0.95)
+
+
+def test_bad_topology_is_a_user_error():
+  from train.errors import UserError
+  with pytest.raises(UserError, match='topology'):
+    aot.parse_topology('v5e')
+  with pytest.raises(UserError, match='HBM'):
+    aot.check(load('experiments/zoo/cnn_digits.py:full'), 'v9z:2x2')

@@ -1,0 +1,122 @@
+"""The multi-host path on one machine: 2 processes x 4 CPU devices (launch/local.py) train like
+1 process x 8 devices, checkpoint, die together when one rank is killed, and resume."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from launch import local
+from train import config as config_lib
+from train import loop
+
+TINY = 'experiments/zoo/cnn_digits.py:tiny'
+# Constant learning rate: the resumed run may then stop at another num_steps without changing the
+# schedule, so every step's loss is comparable with the reference run's.
+OVERRIDES = {'log_every': 1, 'plots': False, 'eval_every': 0, 'ckpt_every': 40,
+             'optimizer.schedule': 'constant'}
+REFERENCE_STEPS = 100
+
+
+def train_losses(workdir) -> dict:
+  """step -> loss; a step logged twice (before a crash and after the resume) keeps the last."""
+  out = {}
+  path = os.path.join(workdir, 'metrics.jsonl')
+  if not os.path.exists(path):
+    return out
+  with open(path) as f:
+    for line in f:
+      try:
+        row = json.loads(line)
+      except json.JSONDecodeError:  # a line cut by the crash
+        continue
+      if row['split'] == 'train':
+        out[row['step']] = row['loss']
+  return out
+
+
+def launch(workdir, num_steps, **kwargs):
+  flags = [f'--config.{k}={v}' for k, v in OVERRIDES.items()] + [f'--config.num_steps={num_steps}']
+  cmd = [sys.executable, '-m', 'launch.local', '--num_processes', '2', '--devices_per_process',
+         '4', '--heartbeat_timeout', '10', '--grace', '45', '--',
+         sys.executable, '-m', 'train', '--config', TINY, '--workdir', str(workdir)] + flags
+  return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), **kwargs)
+
+
+def test_launcher_builds_each_rank_environment():
+  assert local.with_distributed(['python', '-m', 'train', '--workdir', 'w']) == [
+      'python', '-m', 'train', '--workdir', 'w', '--distributed']
+  assert local.with_distributed(['python', 'other.py']) == ['python', 'other.py']
+  assert local.workdir_of(['x', '--workdir=runs/a']) == 'runs/a'
+  env = local.rank_env(1, 2, '127.0.0.1:1234', 4, 10, base={'XLA_FLAGS': '--a --xla_force_host_platform_device_count=8'})
+  assert env['JAX_PROCESS_ID'] == '1' and env['JAX_NUM_PROCESSES'] == '2'
+  assert env['JAX_COORDINATOR_ADDRESS'] == '127.0.0.1:1234'
+  assert env['XLA_FLAGS'] == '--a --xla_force_host_platform_device_count=4'
+  assert env['NNZOO_HEARTBEAT_TIMEOUT_SECONDS'] == '10'
+  assert local.describe_exit(-9) == 'killed by SIGKILL' and local.describe_exit(3) == 'exit code 3'
+
+
+def test_two_processes_train_like_one_die_together_and_resume(data_dir, tmp_path):
+  # Reference: 1 process x 8 devices, in this process.
+  c = config_lib.load(TINY)
+  config_lib.apply_overrides(c, [f'--config.{k}={v}' for k, v in OVERRIDES.items()] +
+                             [f'--config.num_steps={REFERENCE_STEPS}'])
+  loop.train_and_evaluate(c, tmp_path / 'one', progress=False)
+  reference = train_losses(tmp_path / 'one')
+
+  # 2 processes x 4 devices, run "forever"; once step 50 is logged and checkpoint 40 written, one
+  # rank is SIGKILLed.
+  workdir = tmp_path / 'two'
+  proc = launch(workdir, 100000)
+  ckpt = workdir / 'checkpoints' / '40'
+  try:
+    deadline = time.monotonic() + 120
+    while not (len(train_losses(workdir)) >= 50 and ckpt.exists()):
+      assert proc.poll() is None, proc.communicate()
+      assert time.monotonic() < deadline, 'the 2-process run did not reach step 50 in 120 s'
+      time.sleep(0.2)
+    pids = dict(line.split() for line in (workdir / 'logs' / 'pids').read_text().splitlines())
+    os.kill(int(pids['1']), signal.SIGKILL)
+    killed_at = time.monotonic()
+    out, err = proc.communicate(timeout=60)
+    died_within = time.monotonic() - killed_at
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+      proc.communicate()
+
+  losses = train_losses(workdir)
+  steps = range(1, 51)
+  np.testing.assert_allclose([losses[s] for s in steps], [reference[s] for s in steps], rtol=1e-4)
+
+  assert proc.returncode != 0
+  assert died_within < 60
+  assert 'rank 1 died first (killed by SIGKILL)' in err, err[-3000:]
+  assert 'rank 0: ' in err and 'rank 0: exit code 0' not in err
+  assert '(by the launcher)' not in err, f'rank 0 did not exit on its own: {err[-2000:]}'
+  assert (workdir / 'logs' / 'rank0.log').exists() and (workdir / 'logs' / 'rank1.log').exists()
+
+  # Resume with the same process count from the newest checkpoint; the steps after it match the
+  # reference too.
+  latest = max(int(p.name) for p in (workdir / 'checkpoints').iterdir() if p.name.isdigit())
+  end = latest + 10
+  assert end <= REFERENCE_STEPS
+  proc = launch(workdir, end)
+  try:
+    out, err = proc.communicate(timeout=120)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  assert proc.returncode == 0, err[-3000:]
+  assert f'resumed from step {latest}' in (workdir / 'logs' / 'rank0.log').read_text()
+  summary = json.loads((workdir / 'summary.json').read_text())
+  assert summary['step'] == end and summary['processes'] == 2 and summary['devices'] == 8
+  losses = train_losses(workdir)
+  steps = range(latest + 1, end + 1)
+  np.testing.assert_allclose([losses[s] for s in steps], [reference[s] for s in steps], rtol=1e-4)
