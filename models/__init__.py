@@ -12,6 +12,7 @@ from models import autoencoder
 from models import capsnet
 from models import cnn
 from models import gan
+from models import matrix_capsules
 from models import mlp
 from models import rnn
 from models import transformer
@@ -29,6 +30,7 @@ FAMILIES = {
     'rbf': rbf,
     'gan': gan,
     'capsnet': capsnet,
+    'matrix_capsules': matrix_capsules,
 }
 
 

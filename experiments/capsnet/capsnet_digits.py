@@ -138,5 +138,6 @@ def compare(config_a, config_b, key, seed, workdir, overrides=(), names=('a', 'b
   a = train_eval(config_a, seed, workdir / names[0], overrides)[key]
   b = train_eval(config_b, seed, workdir / names[1], overrides)[key]
   print(f'    seed {seed}: {key} {names[0]} = {a:.4f}, {names[1]} = {b:.4f}', flush=True)
+  workdir.mkdir(parents=True, exist_ok=True)   # both arms may have been read back
   (workdir / 'arms.json').write_text(json.dumps({names[0]: a, names[1]: b, 'key': key}))
   return a - b

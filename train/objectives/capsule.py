@@ -186,7 +186,7 @@ def mosaic(tiles, gap: int = 1):
   """tiles [rows, cols, H, W(, 1)] -> one [rows*(H+gap), cols*(W+gap)] image (one imshow is fast)."""
   tiles = np.asarray(tiles)
   rows, cols, h, w = tiles.shape[:4]
-  out = np.ones((rows * (h + gap), cols * (w + gap)), np.float32)
+  out = np.full((rows * (h + gap), cols * (w + gap)), 0.5, np.float32)   # grey between tiles
   for r in range(rows):
     for c in range(cols):
       out[r * (h + gap):r * (h + gap) + h, c * (w + gap):c * (w + gap) + w] = \
