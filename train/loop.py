@@ -38,6 +38,7 @@ RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep
 
 
 MAX_IN_FLIGHT = 2
+STOP_CHECK_EVERY = 10   # steps between multi-process agreements on a stop signal
 
 
 class NonFiniteError(UserError):
@@ -122,7 +123,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
         jax.block_until_ready(in_flight.popleft())
       step += 1
       done = step == end
-      stopping = stop.requested or done
+      stopping = done or _stop_agreed(stop, step)
       logged = step % config.log_every == 0 or stopping or _due(step, config.ckpt_every)
       if logged:
         # The only host sync between logs: fetch the metrics of the steps since the last one.
@@ -210,6 +211,19 @@ def build(config, mesh, batch) -> Run:
   abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config)
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
   return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh))
+
+
+def _stop_agreed(stop, step) -> bool:
+  """A SIGTERM stops every process at the same step. Processes get it at different moments (or
+  only one gets it); one that stopped alone would leave its peers waiting in the next step's
+  collectives forever. So with several processes the flag is all-gathered every
+  STOP_CHECK_EVERY steps, in step order with the train steps, and any process's flag stops all."""
+  if jax.process_count() == 1:
+    return stop.requested
+  if step % STOP_CHECK_EVERY:
+    return False
+  from jax.experimental import multihost_utils
+  return bool(np.max(multihost_utils.process_allgather(np.int32(stop.requested))))
 
 
 def _due(step, every):
