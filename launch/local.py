@@ -37,7 +37,7 @@ def parse(argv):
   parser.add_argument('--log_dir', default='',
                       help='where rank<i>.log go (default: WORKDIR/logs of the command, else a '
                            'new temporary directory)')
-  parser.add_argument('--grace', type=float, default=15.0,
+  parser.add_argument('--grace', type=float, default=30.0,
                       help='seconds the other ranks get to exit on their own after one died')
   parser.add_argument('--stop_timeout', type=float, default=300.0,
                       help='seconds the ranks get to checkpoint and exit after a forwarded '
@@ -201,6 +201,17 @@ class Ranks:
     return 1
 
 
+def free_port() -> int:
+  try:
+    import portpicker
+    return portpicker.pick_unused_port()
+  except ImportError:  # portpicker is a dev extra; the kernel's choice is nearly as good
+    import socket
+    with socket.socket() as s:
+      s.bind(('127.0.0.1', 0))
+      return s.getsockname()[1]
+
+
 def _say(msg):
   print(f'launch.local: {msg}', file=sys.stderr, flush=True)
 
@@ -214,11 +225,7 @@ def main(argv=None):
     log_dir = (os.path.join(workdir, 'logs') if workdir and '://' not in workdir
                else tempfile.mkdtemp(prefix='nnzoo_local_'))
   os.makedirs(log_dir, exist_ok=True)
-  if args.port:
-    port = args.port
-  else:
-    import portpicker
-    port = portpicker.pick_unused_port()
+  port = args.port or free_port()
   _say(f'{args.num_processes} processes x {args.devices_per_process or "all"} devices, coordinator '
        f'127.0.0.1:{port}, logs in {log_dir}')
   ranks = Ranks(command, args.num_processes, args.devices_per_process, log_dir, port,
