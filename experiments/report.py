@@ -57,6 +57,38 @@ def replace_block(text: str, block: str) -> str:
   return text[:start] + '\n' + block + '\n' + text[end:]
 
 
+BENCH_BEGIN, BENCH_END = '<!-- bench:begin -->', '<!-- bench:end -->'
+
+
+def bench_table() -> str:
+  path = os.path.join(REPO, 'experiments', 'bench', 'results.jsonl')
+  rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
+  head = ['workload', 'median step (s)', 'examples/s', 'GFLOP/s', 'compile (s)', 'other load',
+          'command', 'hardware, commit, date']
+  lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  for r in sorted(rows, key=lambda r: (r['hardware'], r['workload'], r.get('input_only', False))):
+    if r['workload'] == 'peak':
+      cells = ['peak (f32 matmul)', '', '', f'{r["peak_gflops"]:.0f}', '', '']
+    elif r.get('input_only'):
+      cells = [f'{r["workload"]} input path ({r["data"]})', f'{r["mean_batch_s"]:.5f}',
+               f'{r["examples_per_s"]:.0f}', '', '', f'{r.get("foreign_cpu_util")}']
+    else:
+      cells = [r['workload'], f'{r["median_step_s"]:.4f}', f'{r["examples_per_s"]:.0f}',
+               f'{r["gflops"]:.1f}', f'{r["compile_s"]:.1f}', f'{r.get("foreign_cpu_util")}']
+    cells += [f'`{r.get("command", "")}`', f'{r["hardware"]}, {r["commit"]}, {r["date"]}']
+    lines.append('| ' + ' | '.join(cells) + ' |')
+  if not rows:
+    lines.append('| (no recorded benchmarks yet) |' + ' |' * (len(head) - 1))
+  return '\n'.join(lines)
+
+
+def replace_between(text, begin, end, block):
+  if begin not in text or end not in text:
+    return text
+  a, b = text.index(begin) + len(begin), text.index(end)
+  return text[:a] + '\n' + block + '\n' + text[b:]
+
+
 def planned() -> dict[str, str]:
   """path -> new content for every README the tables go into."""
   results = load_results()
@@ -69,7 +101,8 @@ def planned() -> dict[str, str]:
     out[path] = replace_block(text, note + table(rows))
   path = os.path.join(REPO, 'README.md')
   allrows = [r for study in sorted(results) for r in results[study]]
-  out[path] = replace_block(open(path).read(), table(allrows, with_study=True))
+  text = replace_block(open(path).read(), table(allrows, with_study=True))
+  out[path] = replace_between(text, BENCH_BEGIN, BENCH_END, bench_table())
   return out
 
 

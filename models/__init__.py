@@ -8,13 +8,27 @@ comes from, and always holding a `tiny` row for tests. `build(config.model)` pic
 import dataclasses
 import difflib
 
+from models import autoencoder
+from models import capsnet
 from models import cnn
+from models import gan
 from models import mlp
+from models import rnn
+from models import transformer
+from models import rbf
+from models import som
 from train.errors import UserError
 
 FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
+    'rnn': rnn,
+    'transformer': transformer,
+    'autoencoder': autoencoder,
+    'som': som,
+    'rbf': rbf,
+    'gan': gan,
+    'capsnet': capsnet,
 }
 
 

@@ -50,4 +50,8 @@ VARIANTS = {
     'lenet5': (CNN, dict(features=(6, 16), kernel=5, padding='VALID', pool='max', dense=(120, 84))),
     # 'small' with batch norm (Ioffe & Szegedy 2015): exercises the engine's model-state path.
     'small_bn': (CNN, dict(features=(32, 64), dense=(256,), batch_norm=True)),
+    # Sabour, Frosst & Hinton 2017, Section 5 baseline (28x28 MNIST): Conv 256, 256, 128 5x5 stride
+    # 1 (SAME, no pooling), Dense 328, 192, dropout, softmax: 35.4M parameters, 0.39% error.
+    'sabour_baseline': (CNN, dict(features=(256, 256, 128), kernel=5, pool='none',
+                                  dense=(328, 192), dropout=0.5)),
 }

@@ -20,7 +20,7 @@ from train import sharding as sharding_lib
 from train.datasets import LOCAL_BUILDERS
 
 CONFIGS = sorted(p for p in glob.glob('experiments/*/*.py')
-                 if not os.path.basename(p).startswith('_') and 'get_config' in open(p).read())
+                 if not os.path.basename(p).startswith('_') and 'def get_config' in open(p).read())
 
 
 def _args(path):

@@ -4,6 +4,7 @@ Parses flags and calls train.loop.train_and_evaluate; nothing else happens here.
 """
 
 import argparse
+import errno
 import logging
 import os
 import sys
@@ -49,10 +50,13 @@ def parse(argv):
 
 
 def main(argv=None):
+  from train import preemption
+  preemption.STOP.install()   # before the heavy imports: a SIGTERM while JAX loads is not lost
   args, overrides = parse(sys.argv[1:] if argv is None else argv)
   logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
-  for noisy in ('absl', 'jax', 'orbax', 'tensorflow_datasets'):
+  for noisy in ('jax', 'orbax', 'tensorflow_datasets'):
     logging.getLogger(noisy).setLevel(logging.WARNING)
+  logging.getLogger('absl').setLevel(logging.ERROR)   # tfds' 'OpenCV is not installed' and the like
   from train.errors import UserError
   try:
     from train import config as config_lib
@@ -65,9 +69,28 @@ def main(argv=None):
     loop.train_and_evaluate(config, args.workdir, overwrite=args.overwrite,
                             stop_after=args.stop_after)
   except UserError as e:
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
     print(f'nnzoo: error: {e}', file=sys.stderr)
     return e.exit_code
+  except Exception as e:  # noqa: BLE001 - only disk-full is turned into a message
+    if not _disk_full(e):
+      raise
+    print(f'nnzoo: error: disk full (No space left on device) writing to {args.workdir}; the '
+          f'checkpoints written before are intact: free space and rerun the same command to resume',
+          file=sys.stderr, flush=True)
+    sys.stdout.flush()
+    os._exit(4)   # skip interpreter shutdown: orbax's dead writer threads would bury the line above
   return 0
+
+
+def _disk_full(e: BaseException) -> bool:
+  """ENOSPC anywhere in the exception chain (orbax wraps tensorstore's errors)."""
+  while e is not None:
+    if getattr(e, 'errno', None) == errno.ENOSPC or 'No space left on device' in str(e):
+      return True
+    e = e.__cause__ or e.__context__
+  return False
 
 
 if __name__ == '__main__':

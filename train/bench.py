@@ -68,6 +68,49 @@ def _digits_data(batch):
   return make
 
 
+def _adding_batch(b, steps):
+  def make(seed):
+    from train.datasets import adding
+    inputs, target = adding.generate(steps, b, seed=[steps, 100 + seed])
+    return {'inputs': inputs, 'target': target}
+  return make
+
+
+def _bytes_batch(b, seq):
+  def make(seed):
+    rng = np.random.default_rng(seed)
+    return {'tokens': rng.integers(0, 256, size=(b, seq + 1), dtype=np.int32)}
+  return make
+
+
+def _data(name, batch):
+  def make():
+    from train.config import base_config
+    c = base_config()
+    c.data.name = name
+    c.data.batch_size = batch
+    return c
+  return make
+
+
+def _lstm_config():
+  c = _base('rnn', 'bench', 128, cell='lstm', hidden=128, num_outputs=1)
+  c.objective = 'regression'
+  return c
+
+
+def _transformer_config():
+  c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
+            num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
+  c.objective = 'lm'
+  return c
+
+
+def _transformer_flops(b=16, t=128, d=256, layers=4, f=1024, v=256):
+  per_layer = 4 * _mm(b * t, d, d) + 2 * _mm(b * t, d, f) + 2 * _mm(b * t, t, d)  # proj, MLP, attn
+  return layers * per_layer + _mm(b * t, d, v)
+
+
 WORKLOADS = {
     # 784-512-512-10 ReLU, batch 256.
     'mlp': Workload(
@@ -83,7 +126,43 @@ WORKLOADS = {
         forward_flops=lambda: (_conv(128, 28, 28, 32, 1, 3, 3) + _conv(128, 14, 14, 64, 32, 3, 3)
                                + _mm(128, 7 * 7 * 64, 256) + _mm(128, 256, 10)),
         data=_digits_data(128)),
+    # The adding problem: T=100, input 2, one LSTM layer of 128 (input projection hoisted out of
+    # the scan), last hidden state -> Dense 1, MSE; batch 128.
+    'lstm': Workload(
+        config=_lstm_config,
+        batch=_adding_batch(128, 100),
+        forward_flops=lambda: (_mm(128 * 100, 2, 4 * 128) + 100 * _mm(128, 128, 4 * 128)
+                               + _mm(128, 128, 1)),
+        data=_data('nnzoo_adding/t100', 128)),
+    # Byte-level decoder-only LM: vocab 256, seq 128, d_model 256, 4 layers, 4 heads, MLP 1024,
+    # pre-LN, GELU, learned positions, causal attention, next-token cross-entropy; batch 16.
+    'transformer': Workload(
+        config=_transformer_config,
+        batch=_bytes_batch(16, 128),
+        forward_flops=_transformer_flops,
+        data=_data('nnzoo_pychars', 16)),
+    # Sabour et al. 2017 CapsNet on 28x28x1, batch 32: Conv1 256@9x9, PrimaryCaps 32x8D 9x9/2,
+    # DigitCaps 10x16D with 3 routing iterations, margin loss + 0.0005 x reconstruction (decoder
+    # 512-1024-784, masked by the label). Like the PyTorch reference, the gradient reaches u_hat
+    # only through the last routing iteration. The convolutions take the im2col path (see
+    # models/capsnet.py: XLA:CPU's gradient of the strided 9x9 convolution is pathological).
+    'capsnet': Workload(
+        config=lambda: _capsnet(32),
+        batch=_images(32, 28),
+        forward_flops=lambda: (_conv(32, 20, 20, 256, 1, 9, 9) + _conv(32, 6, 6, 256, 256, 9, 9)
+                               + 2 * 32 * 1152 * 10 * 16 * 8           # u_hat = W u
+                               + (3 + 2) * 2 * 32 * 1152 * 10 * 16     # routing sums, agreements
+                               + _mm(32, 160, 512) + _mm(32, 512, 1024) + _mm(32, 1024, 784)),
+        data=_digits_data(32)),
 }
+
+
+def _capsnet(batch):
+  c = _base('capsnet', 'sabour_mnist', batch, routing_iterations=3, reconstruct=True,
+            detach_routing=True, im2col=True)
+  c.objective = 'capsule'
+  c.objective_args.recon_weight = 0.0005
+  return c
 
 
 def _cpu_seconds_all():
@@ -224,6 +303,9 @@ def main(argv=None):
   parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
   parser.add_argument('--warmup', type=int, default=3)
   parser.add_argument('--input-only', action='store_true', help='time the data path, not the step')
+  parser.add_argument('--record', action='store_true',
+                      help='also store the line in experiments/bench/results.jsonl (replacing the '
+                           'same workload on the same hardware) for the README table')
   args = parser.parse_args(argv)
   if args.workload == 'peak':
     result = bench_peak()
@@ -232,8 +314,27 @@ def main(argv=None):
   else:
     result = bench_step(args.workload, args.steps, args.warmup)
   result.update(machine())
+  result['command'] = 'python -m train.bench ' + ' '.join(a for a in (argv or sys.argv[1:])
+                                                          if a != '--record')
   print(json.dumps(result, sort_keys=True))
+  if args.record:
+    record(result)
   return 0
+
+
+RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                       'experiments', 'bench', 'results.jsonl')
+
+
+def record(result: dict) -> None:
+  rows = []
+  if os.path.exists(RESULTS):
+    rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
+  key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'])  # noqa: E731
+  rows = [r for r in rows if key(r) != key(result)] + [result]
+  os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
+  with open(RESULTS, 'w') as f:
+    f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
 
 
 if __name__ == '__main__':

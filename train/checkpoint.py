@@ -8,6 +8,7 @@ its number, moved aside to `checkpoints/<step>.unreadable`, and the previous ste
 import logging
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
 from etils import epath
 
@@ -74,5 +75,23 @@ class Checkpointer:
     self._manager.wait_until_finished()
 
   def close(self):
-    self._manager.wait_until_finished()
-    self._manager.close()
+    if self._manager is not None:
+      manager, self._manager = self._manager, None
+      manager.wait_until_finished()
+      manager.close()
+
+
+def read_state(directory, step: int | None = None):
+  """(step, state as a pytree of numpy arrays) from a run's checkpoints, whatever topology (devices,
+  processes) wrote it; `step=None` is the newest. For inspection, tests and transfer learning."""
+  one = jax.sharding.SingleDeviceSharding(jax.devices()[0])
+  handlers = {'state': ocp.StandardCheckpointHandler(), 'meta': ocp.JsonCheckpointHandler()}
+  with ocp.CheckpointManager(epath.Path(directory), item_handlers=handlers) as manager:
+    step = manager.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f'no checkpoint in {directory}')
+    meta = manager.item_metadata(step)['state']
+    target = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=one), meta)
+    restored = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(target)))
+  return step, jax.tree.map(np.asarray, restored.state)

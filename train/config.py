@@ -31,6 +31,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.ckpt_every = 500            # 0: only at the end (and on SIGTERM)
   c.keep_ckpts = 3
   c.plots = True                # PNGs in workdir/plots at each eval and at the end
+  c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity); True = skip it
 
   # Model: `name` picks the family in models/, `variant` a row of its table; the other keys
   # override fields of that row. Model keys are checked against the module's fields.
@@ -46,6 +47,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.cache = True           # decode the split once into host memory (small data sets)
   c.data.prefetch = 2           # threads preparing batches ahead (grain ReadOptions)
   c.data.shuffle_seed = -1      # -1 -> seed
+  c.data.classes = ()           # keep only these labels (relabelled 0..k-1 in this order)
+  c.data.per_class = 0          # > 0: only the first N train examples of each class
+  c.data.label_key = 'label'
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'
@@ -61,6 +65,22 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.decay_rate = 0.1  # exponential: lr * decay_rate ** (step / decay_steps)
   c.optimizer.decay_steps = 0   # 0 -> num_steps
   c.optimizer.end_factor = 0.0  # cosine / linear: final lr = learning_rate * end_factor
+  # Which parameters train, by regex over their path ('Conv_0/kernel'): frozen ones get zero
+  # updates (optax.set_to_zero); `train_only` freezes everything it does not match (a linear
+  # probe is train_only=('Dense_2',)); lr_multipliers scale the update of matching parameters.
+  c.optimizer.freeze = ()
+  c.optimizer.train_only = ()
+  c.optimizer.lr_multipliers = ()   # ((regex, factor), ...), first match wins
+
+  # Transfer learning: start from another run's parameters (fresh runs only; a workdir with
+  # checkpoints resumes from them). Parameters whose path matches `load` and not `reinit` are
+  # taken from the source (same path after `rename`); shapes must agree.
+  c.init_from = ml_collections.ConfigDict()
+  c.init_from.workdir = ''      # a run's workdir (its checkpoints/) or a checkpoints directory
+  c.init_from.step = -1         # -1: the newest
+  c.init_from.load = ('.*',)
+  c.init_from.reinit = ()       # e.g. ('^Dense_2/',): a new head for a new class count
+  c.init_from.rename = ()       # ((regex, replacement), ...) from our path to the source's
 
   # Devices: a Mesh over all of them. -1 takes what is left.
   c.mesh = ml_collections.ConfigDict({'data': -1, 'model': 1})

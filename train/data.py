@@ -33,7 +33,7 @@ def _tfds_is_mocked() -> bool:
 def resolve_data_dir(data_config) -> str:
   if data_config.data_dir:
     return data_config.data_dir
-  if data_config.name in datasets.LOCAL_BUILDERS:
+  if datasets.is_local(data_config.name):
     return datasets.default_data_dir()
   return os.environ.get('TFDS_DATA_DIR') or os.path.expanduser('~/tensorflow_datasets')
 
@@ -41,7 +41,7 @@ def resolve_data_dir(data_config) -> str:
 def open_source(data_config, split: str):
   """Returns the random-access TFDS data source of one split, never touching the network."""
   name, data_dir = data_config.name, resolve_data_dir(data_config)
-  if name in datasets.LOCAL_BUILDERS:
+  if datasets.is_local(name):
     datasets.ensure_built(name, data_dir)
   elif not _tfds_is_mocked():
     base = epath.Path(data_dir) / name.split('/')[0].split(':')[0]
@@ -81,13 +81,46 @@ class ArraySource:
 
 def read(source, indices: np.ndarray) -> dict:
   """A batch of records by index: one vectorized gather in memory, one batched read from files."""
-  if isinstance(source, ArraySource):
+  if isinstance(source, (ArraySource, Subset)):
     return source.read(indices)
   idx = [int(i) for i in indices]
   try:
     return stack(source.__getitems__(idx))
   except (AttributeError, TypeError):  # sources without batched reads (and tfds' mock)
     return stack([source[i] for i in idx])
+
+
+class Subset:
+  """Some classes of a source, relabelled 0..k-1 in the order given, optionally only the first
+  `per_class` examples of each (the few-label regimes of transfer learning)."""
+
+  def __init__(self, source, label_key: str, classes=(), per_class: int = 0):
+    labels = np.concatenate([read(source, np.arange(i, min(i + 4096, len(source))))[label_key]
+                             for i in range(0, len(source), 4096)])
+    classes = list(classes) or sorted(set(labels.tolist()))
+    keep = []
+    for c in classes:
+      idx = np.flatnonzero(labels == c)
+      keep.append(idx[:per_class] if per_class else idx)
+    self.indices = np.sort(np.concatenate(keep))
+    self._map = np.full(int(labels.max()) + 1, -1, np.int64)
+    self._map[classes] = np.arange(len(classes))
+    self._source, self._label_key = source, label_key
+
+  def __len__(self):
+    return len(self.indices)
+
+  def _relabel(self, row):
+    row = dict(row)
+    row[self._label_key] = self._map[np.asarray(row[self._label_key])].astype(
+        np.asarray(row[self._label_key]).dtype)
+    return row
+
+  def __getitem__(self, i):
+    return self._relabel(self._source[int(self.indices[i])])
+
+  def read(self, indices: np.ndarray) -> dict:
+    return self._relabel(read(self._source, self.indices[indices]))
 
 
 def stack(rows: list[dict]) -> dict:
@@ -177,9 +210,12 @@ def make_pipeline(config) -> Pipeline:
   train, test = open_source(d, d.train_split), open_source(d, d.eval_split)
   if d.cache:
     train, test = ArraySource(train), ArraySource(test)
-  if len(train) < d.batch_size:
-    raise UserError(f'split {d.train_split!r} of {d.name!r} has {len(train)} examples, fewer than '
-                    f'config.data.batch_size={d.batch_size}')
+  if d.classes or d.per_class:
+    train = Subset(train, d.label_key, d.classes, d.per_class)
+    test = Subset(test, d.label_key, d.classes)
+  if not len(train):
+    raise UserError(f'split {d.train_split!r} of {d.name!r} has no examples'
+                    + (f' of classes {tuple(d.classes)}' if d.classes else ''))
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
   return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc)
 

@@ -6,13 +6,13 @@ in the objective (train/objectives/), never in a branch here.
 """
 
 import collections
+import contextlib
 import dataclasses
 import json
 import logging
 import math
 import os
 import shutil
-import signal
 import time
 
 import jax
@@ -27,14 +27,16 @@ from train import data
 from train import metrics as metrics_lib
 from train import objectives
 from train import optimizer as optimizer_lib
+from train import preemption
 from train import sharding as sharding_lib
+from train import transfer
 from train.errors import UserError
 
 log = logging.getLogger('nnzoo')
 
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
-                     'data.prefetch', 'data.data_dir')
+                     'data.prefetch', 'data.data_dir', 'init_from.workdir')
 
 
 MAX_IN_FLIGHT = 2
@@ -43,6 +45,7 @@ STOP_CHECK_EVERY = 10   # steps between multi-process agreements on a stop signa
 
 class NonFiniteError(UserError):
   """The loss or gradient became NaN/Inf."""
+  exit_code = 3
 
 
 def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: int = 0,
@@ -51,7 +54,20 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
 
   stop_after: if > 0, save a checkpoint and return once this step is reached, as a preempted run
   would (tests use it to compare interrupted and uninterrupted runs).
+  SIGTERM/SIGINT at any point: the current step finishes, a checkpoint is written, and the
+  function returns normally with summary['preempted'] = True.
   """
+  installed_here = not preemption.STOP._old   # __main__ installs it before the heavy imports
+  stop = preemption.STOP.install()
+  try:
+    return _train(config, workdir, overwrite, stop_after, progress, stop)
+  finally:
+    if installed_here:
+      stop.restore()
+    stop.requested = False
+
+
+def _train(config, workdir, overwrite, stop_after, progress, stop):
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
@@ -77,9 +93,13 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
   restored = ckpt.restore_latest(target)
   if restored is None:
     state = run.init(first)
+    if config.init_from.workdir:   # transfer learning: a fresh run starts from another's weights
+      state, _ = transfer.load_into(state, config.init_from)
   else:
     state, meta = restored
     _check_data_position(meta, pipeline, int(state.step))
+    if jax.process_index() == 0:   # metrics logged after that checkpoint will be logged again
+      metrics_lib.truncate_after(workdir, int(state.step))
     log.info('resumed from step %d in %s', int(state.step), ckpt.directory)
   start = int(state.step)
 
@@ -97,7 +117,9 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
       sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
     sums = jax.device_get(sums)
     count = float(sums.pop('count'))
-    return {k: float(v) / count for k, v in sums.items()}
+    means = {k: float(v) / count for k, v in sums.items()}
+    # Metrics that are not means over examples (perplexity = exp(mean loss)) come from the means.
+    return objective.summarize(means) if hasattr(objective, 'summarize') else means
 
   def meta(step):
     return {'step': step, 'data': {'next_step': step, 'shuffle_seed': pipeline.shuffle_seed,
@@ -106,12 +128,14 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
 
   # --- Loop --------------------------------------------------------------------------------------
   writer = metrics_lib.MetricWriter(workdir, config.num_steps, start, show_progress=progress)
-  stop = _StopSignal()
   end = config.num_steps if not stop_after else min(stop_after, config.num_steps)
+  if stop.requested:    # asked to stop during set-up: the workdir already holds this state
+    end = start
   batches = pipeline.train_stream(start, end, batch_sharding, config.data.prefetch)
   pending, last_eval, in_flight = [], {}, collections.deque()
   t_log, t_train, s_log = time.perf_counter(), 0.0, start
   step = start
+  skipped = 0
   try:
     for batch in batches:
       state, step_metrics = train_step(state, batch)   # asynchronous: no host sync here
@@ -129,6 +153,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
         # The only host sync between logs: fetch the metrics of the steps since the last one.
         rows = jax.device_get(pending)
         _check_finite(rows, step - len(rows) + 1)
+        skipped += int(sum(r.get('skipped', 0) for r in rows))
         now = time.perf_counter()
         t_train += now - t_log
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
@@ -149,19 +174,24 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
         break
       if logged:  # eval and checkpoint time is not train time
         t_log = time.perf_counter()
-  finally:
-    stop.restore()
 
-  preempted = step < config.num_steps
-  if not preempted:
-    last_eval = evaluate(state)
-    writer.write(step, 'eval', last_eval)
-    _write_plots(config, workdir, objective, state, pipeline)
-  ckpt.close()
+    preempted = step < config.num_steps
+    if not preempted:
+      last_eval = evaluate(state)
+      writer.write(step, 'eval', last_eval)
+      _write_plots(config, workdir, objective, state, pipeline)
+    ckpt.close()     # waits for the last async save; a failed save raises here
+  except BaseException:
+    # Let a save in flight finish (the last good checkpoint stays complete), then re-raise.
+    with contextlib.suppress(Exception):
+      ckpt.close()
+    with contextlib.suppress(Exception):
+      writer.close()
+    raise
   writer.close()
   summary = {
       'step': step, 'num_steps': config.num_steps, 'preempted': preempted,
-      'eval': last_eval, 'train_time_s': round(t_train, 3), 'compile_s': round(compile_s, 3),
+      'eval': last_eval, 'skipped_steps': skipped, 'train_time_s': round(t_train, 3), 'compile_s': round(compile_s, 3),
       'steps_per_s': round((step - start) / t_train, 3) if t_train else None,
       'devices': jax.device_count(), 'processes': jax.process_count(),
       'platform': jax.devices()[0].platform,
@@ -188,6 +218,7 @@ class Run:
   abstract_state: object
   state_sharding: object
   batch_sharding: object
+  skip_nonfinite: bool = False
 
   def init(self, batch):
     return jax.jit(self.objective.init_state, out_shardings=self.state_sharding)(self.rng, batch)
@@ -195,7 +226,10 @@ class Run:
   def compiled_train_step(self, state, batch):
     """The train step, compiled ahead of time for these shapes, with the state donated."""
     replicated = sharding_lib.replicated(self.batch_sharding.mesh)
-    step = jax.jit(self.objective.train_step,
+    fn = self.objective.train_step
+    if self.skip_nonfinite:
+      fn = _skipping_nonfinite(fn)
+    step = jax.jit(fn,
                    in_shardings=(self.state_sharding, self.batch_sharding),
                    out_shardings=(self.state_sharding, replicated), donate_argnums=0)
     return step.lower(state, batch).compile()
@@ -208,9 +242,22 @@ def build(config, mesh, batch) -> Run:
   tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
   objective = objectives.build(config, model, tx)
   rng = jax.random.PRNGKey(config.seed)
-  abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config)
+  abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config, batch)
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
-  return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh))
+  return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh),
+             skip_nonfinite=config.skip_nonfinite)
+
+
+def _skipping_nonfinite(train_step):
+  """Wraps any objective's step: if a metric is NaN/Inf, keep the old state (the step counter
+  still advances, so the data moves on) and report skipped=1."""
+  def step(state, batch):
+    new, metrics = train_step(state, batch)
+    ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(v)) for v in jax.tree.leaves(metrics)]))
+    kept = jax.tree.map(lambda n, o: jnp.where(ok, n, o), new, state)
+    metrics = dict(metrics, skipped=1.0 - ok.astype(jnp.float32))
+    return kept.replace(step=new.step), metrics
+  return step
 
 
 def _stop_agreed(stop, step) -> bool:
@@ -255,16 +302,17 @@ def _prepare_workdir(config, workdir, overwrite):
     multihost_utils.sync_global_devices('nnzoo_workdir_ready')
 
 
-def _check_shapes(fn, config):
+def _check_shapes(fn, config, batch):
   """Runs the shape-only init; a model/data mismatch becomes one line naming the tensors."""
   try:
     return fn()
-  except (TypeError, ValueError) as e:
-    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
-    if 'shape' in msg.lower() or 'dimension' in msg.lower() or 'incompatible' in msg.lower():
-      raise UserError(f'model {config.model.name}/{config.model.get("variant", "")} does not fit '
-                      f'the data of {config.data.name}: {msg}') from None
-    raise
+  except Exception as e:  # noqa: BLE001 - any failure to build on these shapes is reported so
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
+    msg = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+    inputs = ', '.join(f'{k} {tuple(v.shape)} {v.dtype}' for k, v in batch.items())
+    raise UserError(f'model {config.model.name}/{config.model.get("variant", "")} does not fit '
+                    f'the batch of {config.data.name} ({inputs}): {msg} (NNZOO_DEBUG=1 shows the traceback)') from None
 
 
 def _check_data_position(meta, pipeline, step):
@@ -278,6 +326,8 @@ def _check_data_position(meta, pipeline, step):
 
 def _check_finite(rows, first_step):
   for i, r in enumerate(rows):
+    if r.get('skipped', 0) > 0:
+      continue
     bad = [k for k in ('loss', 'grad_norm') + tuple(r) if k in r and not math.isfinite(float(r[k]))]
     if bad:
       raise NonFiniteError(f'non-finite {bad[0]} ({float(r[bad[0]])}) at step {first_step + i}; '
@@ -295,27 +345,3 @@ def _write_plots(config, workdir, objective, state, pipeline):
   if jax.process_count() == 1:  # objective plots read a whole eval batch on one host
     batch = next(pipeline.eval_batches())
     objective.plots(state, {k: jnp.asarray(v) for k, v in batch.items()}, directory)
-
-
-class _StopSignal:
-  """SIGTERM/SIGINT set a flag; the loop checkpoints at the end of the current step and returns."""
-
-  def __init__(self):
-    self.requested = False
-    self._old = {}
-    for sig in (signal.SIGTERM, signal.SIGINT):
-      try:
-        self._old[sig] = signal.signal(sig, self._handle)
-      except ValueError:  # not the main thread: leave signals alone
-        pass
-
-  def _handle(self, signum, frame):
-    del frame
-    if self.requested and signum == signal.SIGINT:
-      raise KeyboardInterrupt
-    self.requested = True
-    log.warning('got signal %d: saving a checkpoint at the end of this step, then stopping', signum)
-
-  def restore(self):
-    for sig, old in self._old.items():
-      signal.signal(sig, old)

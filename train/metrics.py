@@ -23,9 +23,10 @@ class MetricWriter:
     if not show_progress:
       return
     from tqdm import tqdm
-    self._bar = tqdm(total=total_steps, initial=start_step, unit='step', dynamic_ncols=True,
-                     file=sys.stderr, mininterval=1.0, disable=None if sys.stderr.isatty() else False,
-                     smoothing=0.1)
+    tty = sys.stderr.isatty()   # in a log file, a line every 30 s rather than a redraw a second
+    self._bar = tqdm(total=total_steps, initial=start_step, unit='step', dynamic_ncols=tty,
+                     file=sys.stderr, mininterval=1.0 if tty else 30.0, smoothing=0.1,
+                     ascii=not tty)
 
   def write(self, step: int, split: str, values: dict) -> None:
     if not self.enabled:
@@ -68,3 +69,13 @@ def read(workdir) -> list[dict]:
   if not path.exists():
     return []
   return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def truncate_after(workdir, step: int) -> None:
+  """Drops rows past `step`: a run resumed from that step's checkpoint writes them again."""
+  path = epath.Path(workdir) / 'metrics.jsonl'
+  if not path.exists():
+    return
+  keep = [line for line in path.read_text().splitlines()
+          if line.strip() and json.loads(line)['step'] <= step]
+  path.write_text(''.join(line + '\n' for line in keep))

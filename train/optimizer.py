@@ -1,6 +1,11 @@
 """The optax gradient transformation and learning-rate schedule named by `config.optimizer`."""
 
+import re
+
+import jax
 import optax
+
+from train.sharding import path_str
 
 
 def make_schedule(o, num_steps: int) -> optax.Schedule:
@@ -43,4 +48,31 @@ def make_optimizer(o, num_steps: int) -> tuple[optax.GradientTransformation, opt
     chain.append(optax.clip_by_global_norm(o.clip_norm))
   if o.weight_decay and o.name != 'adamw':  # L2 on the gradient, as in the SGD papers
     chain.append(optax.add_decayed_weights(o.weight_decay))
-  return optax.chain(*chain, tx), schedule
+  tx = optax.chain(*chain, tx)
+  if o.freeze or o.train_only or o.lr_multipliers:
+    tx = _by_parameter(tx, o)
+  return tx, schedule
+
+
+def _by_parameter(tx, o):
+  """Frozen parameters get zero updates and keep no optimizer state; others get `tx`, with their
+  update scaled where an lr multiplier matches. Groups are chosen by regex over the path."""
+  freeze = [re.compile(p) for p in o.freeze]
+  train_only = [re.compile(p) for p in o.train_only]
+  multipliers = [(re.compile(p), float(f)) for p, f in o.lr_multipliers]
+
+  def label(path):
+    name = path_str(path)
+    if any(p.search(name) for p in freeze) or (train_only and
+                                                not any(p.search(name) for p in train_only)):
+      return 'frozen'
+    for i, (p, _) in enumerate(multipliers):
+      if p.search(name):
+        return f'lr{i}'
+    return 'train'
+
+  transforms = {'frozen': optax.set_to_zero(), 'train': tx}
+  for i, (_, factor) in enumerate(multipliers):
+    transforms[f'lr{i}'] = optax.chain(tx, optax.scale(factor))
+  return optax.multi_transform(
+      transforms, lambda params: jax.tree_util.tree_map_with_path(lambda p, _: label(p), params))

@@ -7,11 +7,25 @@ import os
 
 import tensorflow_datasets as tfds
 
+from train.datasets import adding
+from train.datasets import algorithmic
+from train.datasets import affine_digits
 from train.datasets import digits
+from train.datasets import pychars
+from train.datasets import iris
+from train.datasets import mackey_glass
+from train.datasets import ring
 
 # TFDS name -> builder class. Importing a builder module registers its name with TFDS.
 LOCAL_BUILDERS = {
     digits.Digits.name: digits.Digits,
+    adding.Adding.name: adding.Adding,
+    algorithmic.Algorithmic.name: algorithmic.Algorithmic,
+    pychars.PyChars.name: pychars.PyChars,
+    iris.Iris.name: iris.Iris,
+    mackey_glass.MackeyGlass.name: mackey_glass.MackeyGlass,
+    ring.Ring.name: ring.Ring,
+    affine_digits.AffineDigits.name: affine_digits.AffineDigits,
 }
 
 
@@ -19,9 +33,16 @@ def default_data_dir() -> str:
   return os.environ.get('NNZOO_DATA_DIR') or os.path.expanduser('~/.cache/nnzoo/tensorflow_datasets')
 
 
+def is_local(name: str) -> bool:
+  """Whether `name` ('nnzoo_adding' or, with a builder config, 'nnzoo_adding/t100') is built here."""
+  return name.split('/')[0].split(':')[0] in LOCAL_BUILDERS
+
+
 def ensure_built(name: str, data_dir: str) -> None:
   """Builds a local data set into `data_dir` unless it is already there (a no-op then)."""
-  builder = LOCAL_BUILDERS[name](data_dir=data_dir, file_format='array_record')
+  base, _, config = name.split(':')[0].partition('/')
+  kwargs = {'config': config} if config else {}
+  builder = LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs)
   if not builder.is_prepared():
     builder.download_and_prepare(
         download_config=tfds.download.DownloadConfig(try_download_gcs=False))

@@ -7,16 +7,34 @@ Every objective is a class built as `Objective(config, model, tx)` with:
   eval_step(state, batch) -> sums               per-batch sums over examples with batch['mask'];
                                                 must hold 'count'; the loop reports sum / count
   plots(state, batch, directory) -> [paths]     host-side pictures from one eval batch (may be [])
+  summarize(means) -> means                     optional: metrics derived from the eval means
+                                                (perplexity = exp(mean loss)); default: none
 
 The loop jits `train_step` and `eval_step` with the state's shardings and never asks which family
 it is training. A new kind of training is a new class here, not a branch in the loop.
 """
 
 from train.errors import UserError
+from train.objectives import capsule
 from train.objectives import classification
+from train.objectives import gan
+from train.objectives import lm
+from train.objectives import rbf
+from train.objectives import reconstruction
+from train.objectives import regression
+from train.objectives import seq2seq
+from train.objectives import som
 
 OBJECTIVES = {
     'classification': classification.Classification,
+    'regression': regression.Regression,
+    'lm': lm.LanguageModel,
+    'seq2seq': seq2seq.SequenceToSequence,
+    'reconstruction': reconstruction.Reconstruction,
+    'som': som.SOMObjective,
+    'rbf': rbf.RBFObjective,
+    'gan': gan.GANObjective,
+    'capsule': capsule.Capsule,
 }
 
 

@@ -13,19 +13,26 @@ from train.state import TrainState
 
 class LossObjective:
   input_key = 'image'
+  # Further batch keys the model takes as keyword arguments, e.g. ('lengths',) for sequences of
+  # variable length: model(batch[input_key], lengths=batch['lengths'], train=...).
+  extra_inputs = ()
 
   def __init__(self, config, model, tx):
     self.config, self.model, self.tx = config, model, tx
     self.input_key = config.objective_args.get('input_key', self.input_key)
+    self.extra_inputs = tuple(config.objective_args.get('extra_inputs', self.extra_inputs))
 
   # -- what subclasses define ------------------------------------------------------------------
   def per_example(self, outputs, batch) -> tuple[jax.Array, dict]:
     """(loss per example [B], {metric name: value per example [B]})."""
     raise NotImplementedError
 
+  def model_kwargs(self, batch) -> dict:
+    return {k: batch[k] for k in self.extra_inputs}
+
   def forward(self, variables, batch, train, rngs, mutable):
     return self.model.apply(variables, batch[self.input_key], train=train, rngs=rngs,
-                            mutable=mutable)
+                            mutable=mutable, **self.model_kwargs(batch))
 
   def plots(self, state, batch, directory):
     return []
@@ -34,7 +41,7 @@ class LossObjective:
   def init_state(self, rng, batch) -> TrainState:
     params_rng, dropout_rng, base = jax.random.split(rng, 3)
     variables = self.model.init({'params': params_rng, 'dropout': dropout_rng},
-                                batch[self.input_key], train=False)
+                                batch[self.input_key], train=False, **self.model_kwargs(batch))
     variables = dict(variables)
     params = variables.pop('params')
     return TrainState(step=jnp.zeros((), jnp.int32), params=params,

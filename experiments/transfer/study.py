@@ -1,0 +1,144 @@
+"""Yosinski et al. 2014 on the 8x8 digits: pre-train on classes 0-4, transfer the first n layers
+to classes 5-9 with few labels, frozen (AnB) or fine-tuned (AnB+), against training from scratch.
+
+Every run is an ordinary `train.loop.train_and_evaluate` of the configs below; the pre-trained run
+of a seed is shared by all transfers of that seed. `python -m experiments.transfer.study` runs the
+whole grid and writes a table (JSON + Markdown) and a plot into the workdir.
+"""
+
+import argparse
+import json
+import os
+
+from etils import epath
+
+from train import config as config_lib
+from train import loop
+
+SOURCE_CLASSES = (0, 1, 2, 3, 4)
+TARGET_CLASSES = (5, 6, 7, 8, 9)
+HIDDEN = (64, 64, 64)          # Dense_0..Dense_2; Dense_3 is the head
+
+
+def base(seed: int):
+  c = config_lib.base_config()
+  c.seed = seed
+  c.model.name, c.model.variant = 'mlp', 'tiny'
+  with c.model.unlocked():
+    c.model.hidden = HIDDEN
+    c.model.num_classes = 5
+  c.data.name = 'nnzoo_digits'
+  c.optimizer.name, c.optimizer.learning_rate = 'adam', 1e-3
+  c.plots = False
+  c.eval_every = 0
+  c.log_every = 100
+  return c
+
+
+def pretrain_config(seed: int):
+  c = base(seed)
+  c.data.classes = SOURCE_CLASSES
+  c.data.batch_size = 64
+  c.num_steps = 1500
+  c.ckpt_every = 1500
+  return c
+
+
+def target_config(seed: int, layers: int, mode: str, per_class: int, source: str = ''):
+  """mode: 'scratch', 'frozen' (first `layers` copied and frozen) or 'finetune' (copied, trained)."""
+  c = base(seed)
+  c.data.classes = TARGET_CLASSES
+  c.data.per_class = per_class
+  c.data.batch_size = 40
+  c.num_steps = 600
+  c.ckpt_every = 600
+  if mode != 'scratch':
+    c.init_from.workdir = source
+    c.init_from.load = tuple(f'^Dense_{i}/' for i in range(layers))
+    if mode == 'frozen':
+      c.optimizer.freeze = tuple(f'^Dense_{i}/' for i in range(layers))
+  return c
+
+
+def _run(config, workdir):
+  summary_path = epath.Path(workdir) / 'summary.json'
+  if summary_path.exists():   # a finished run of this exact config is reused
+    done = json.loads(summary_path.read_text())
+    saved = json.loads((epath.Path(workdir) / 'config.json').read_text())
+    if not config_lib.diff(saved, json.loads(config_lib.to_json(config))) and not done['preempted']:
+      return done['eval']['accuracy']
+  return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']['accuracy']
+
+
+def accuracy(seed, layers, mode, per_class, workdir) -> float:
+  root = epath.Path(workdir)
+  source = root / f'pretrain_seed{seed}'
+  if mode != 'scratch':
+    _run(pretrain_config(seed), source)
+  name = f'{mode}{layers if mode != "scratch" else ""}_{per_class}pc_seed{seed}'
+  return _run(target_config(seed, layers, mode, per_class, str(source)), root / name)
+
+
+def grid(workdir, seeds=(0, 1, 2), per_class=(10, 50), layers=(1, 2, 3)):
+  rows = []
+  for pc in per_class:
+    for seed in seeds:
+      rows.append(dict(per_class=pc, seed=seed, mode='scratch', layers=0,
+                       accuracy=accuracy(seed, 0, 'scratch', pc, workdir)))
+      for n in layers:
+        for mode in ('frozen', 'finetune'):
+          rows.append(dict(per_class=pc, seed=seed, mode=mode, layers=n,
+                           accuracy=accuracy(seed, n, mode, pc, workdir)))
+      print(f'  {pc} labels/class, seed {seed}: done', flush=True)
+  return rows
+
+
+def main(argv=None):
+  parser = argparse.ArgumentParser(description=__doc__)
+  parser.add_argument('--workdir', default='runs/transfer_study')
+  parser.add_argument('--seeds', default='0,1,2')
+  args = parser.parse_args(argv)
+  rows = grid(args.workdir, tuple(int(s) for s in args.seeds.split(',')))
+  out = epath.Path(args.workdir)
+  (out / 'grid.json').write_text(json.dumps(rows, indent=2))
+  import numpy as np
+  lines = ['| labels/class | setting | accuracy (mean ± std) |', '|---|---|---|']
+  groups = {}
+  for r in rows:
+    groups.setdefault((r['per_class'], r['mode'], r['layers']), []).append(r['accuracy'])
+  for (pc, mode, n), accs in sorted(groups.items()):
+    label = 'scratch' if mode == 'scratch' else f'{mode}, first {n} layers'
+    lines.append(f'| {pc} | {label} | {np.mean(accs):.4f} ± {np.std(accs, ddof=1) if len(accs) > 1 else 0:.4f} |')
+  (out / 'grid.md').write_text('\n'.join(lines) + '\n')
+  print('\n'.join(lines))
+  _plot(groups, out / 'transfer.png')
+  return 0
+
+
+def _plot(groups, path):
+  import matplotlib
+  matplotlib.use('Agg')
+  import matplotlib.pyplot as plt
+  import numpy as np
+  pcs = sorted({k[0] for k in groups})
+  fig, axes = plt.subplots(1, len(pcs), figsize=(5 * len(pcs), 3.5), squeeze=False)
+  for ax, pc in zip(axes[0], pcs):
+    scratch = groups.get((pc, 'scratch', 0), [])
+    ax.axhline(np.mean(scratch), color='gray', ls='--', label='scratch')
+    for mode, style in (('frozen', 'o-'), ('finetune', 's-')):
+      ns = sorted(k[2] for k in groups if k[0] == pc and k[1] == mode)
+      means = [np.mean(groups[(pc, mode, n)]) for n in ns]
+      stds = [np.std(groups[(pc, mode, n)]) for n in ns]
+      ax.errorbar(ns, means, yerr=stds, fmt=style, label=mode, capsize=3)
+    ax.set_title(f'{pc} labels per class (digits 5-9)')
+    ax.set_xlabel('layers transferred from digits 0-4')
+    ax.set_ylabel('test accuracy')
+    ax.legend()
+    ax.grid(alpha=0.3)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+
+
+if __name__ == '__main__':
+  raise SystemExit(main())

@@ -1,0 +1,42 @@
+"""Self-organizing map: a grid of prototype vectors (Kohonen 1982, "Self-organized formation of
+topologically correct feature maps"; Kohonen 1990, "The self-organizing map", Proc. IEEE 78:1464).
+
+The module only holds the prototypes and measures: called on a batch it returns the squared
+Euclidean distance of every example to every unit, [B, rows * cols]. How the prototypes move (the
+competitive update, which takes no gradient) is the `som` objective's business.
+Units are numbered row-major: unit u sits at grid position (u // cols, u % cols).
+"""
+
+import flax.linen as nn
+import jax.numpy as jnp
+
+
+def grid_positions(rows: int, cols: int):
+  """[rows * cols, 2] grid coordinates (row, column) of the units."""
+  r, c = jnp.meshgrid(jnp.arange(rows), jnp.arange(cols), indexing='ij')
+  return jnp.stack([r.ravel(), c.ravel()], -1).astype(jnp.float32)
+
+
+class SOM(nn.Module):
+  rows: int = 10
+  cols: int = 10
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    del train
+    x = x.reshape(x.shape[0], -1).astype(jnp.float32)
+    w = self.param('prototypes', nn.initializers.uniform(1.0), (self.rows * self.cols, x.shape[-1]))
+    # |x - w|^2 = |x|^2 - 2 x.w + |w|^2: one matmul, as for any batch of distances.
+    d2 = (jnp.sum(x * x, -1, keepdims=True) - 2 * x @ w.T + jnp.sum(w * w, -1)[None, :])
+    return jnp.maximum(d2, 0.0)
+
+
+VARIANTS = {
+    'tiny': (SOM, dict(rows=3, cols=4)),
+    # Kohonen 1990 (Fig. 9, the phonotopic map) and most SOM tutorials: a 10 x 10 sheet.
+    'kohonen10x10': (SOM, dict(rows=10, cols=10)),
+    # A larger sheet for the 8x8 digits (the SOM Toolbox's rule of thumb 5 sqrt(N) ~ 190 units).
+    'digits': (SOM, dict(rows=12, cols=16)),
+    # A small sheet for iris (150 flowers; 5 sqrt(150) ~ 60 units).
+    'iris': (SOM, dict(rows=6, cols=10)),
+}

@@ -1,0 +1,70 @@
+"""RBF networks: k-means, closed-form least squares, and the fit through the engine."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+import models
+from experiments.rbf import mackey_glass_6
+from train import loop
+from train import optimizer as optimizer_lib
+from train.objectives import rbf as rbf_objective
+
+
+def _objective(**args):
+  config = mackey_glass_6.get_config('tiny')
+  with config.unlocked():
+    for k, v in args.items():
+      config.objective_args[k] = v
+  tx, _ = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
+  return rbf_objective.RBFObjective(config, models.build(config.model), tx)
+
+
+def _data(n, seed):
+  x = jax.random.uniform(jax.random.PRNGKey(seed), (n, 4))
+  y = jnp.sin(3 * x[:, :1]) + x[:, 1:2] * x[:, 2:3]
+  return {'inputs': x, 'targets': jnp.concatenate([y, -y], 1)}
+
+
+def test_kmeans_never_increases_inertia():
+  x = jax.random.normal(jax.random.PRNGKey(0), (200, 3))
+  centres = x[:10]
+  inertias = []
+  for _ in range(8):
+    centres, inertia = rbf_objective.kmeans_step(x, centres)
+    inertias.append(float(inertia))
+  assert all(b <= a + 1e-6 for a, b in zip(inertias, inertias[1:]))
+  assert inertias[-1] < 0.8 * inertias[0]
+
+
+def test_least_squares_step_matches_numpy_lstsq():
+  objective = _objective(kmeans_steps=0, fit_steps=1, ridge=0.0, width=0.5)
+  batch = _data(64, 1)
+  state = objective.init_state(jax.random.PRNGKey(0), batch)
+  state, _ = jax.jit(objective.train_step)(state, batch)
+  phi = objective.model.apply({'params': state.params}, batch['inputs'], method='features')
+  p = np.concatenate([np.asarray(phi, np.float64), np.ones((64, 1))], 1)
+  expected = np.linalg.lstsq(p, np.asarray(batch['targets'][:, :1], np.float64), rcond=None)[0]
+  got = np.concatenate([state.params['readout']['kernel'], state.params['readout']['bias'][None]])
+  np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+
+
+def test_normal_equations_summed_over_batches_equal_one_solve():
+  objective = _objective(kmeans_steps=0, fit_steps=2, ridge=1e-3, width=0.5)
+  a, b = _data(32, 2), _data(32, 3)
+  both = jax.tree.map(lambda u, v: jnp.concatenate([u, v]), a, b)
+  step = jax.jit(objective.train_step)
+  s0 = objective.init_state(jax.random.PRNGKey(0), both)
+  two, _ = step(s0, a)
+  two, _ = step(two, b)
+  one, _ = step(s0, both)
+  np.testing.assert_allclose(two.params['readout']['kernel'], one.params['readout']['kernel'],
+                             rtol=1e-3, atol=1e-4)
+
+
+def test_closed_form_fit_through_the_engine_beats_the_mean(data_dir, tmp_path):
+  config = mackey_glass_6.get_config('tiny')
+  with config.unlocked():
+    config.plots = False
+  summary = loop.train_and_evaluate(config, tmp_path, overwrite=True, progress=False)
+  assert summary['eval']['nmse_h6'] < 0.3

@@ -1,0 +1,82 @@
+"""Self-organizing maps: competitive learning through the engine, no gradient, data parallel."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from jax.sharding import NamedSharding, PartitionSpec as P
+
+import models
+from experiments.som import measures
+from experiments.som import som_iris
+from train import loop
+from train.objectives import som as som_objective
+
+
+def _config(steps, **args):
+  config = som_iris.get_config('tiny')
+  with config.unlocked():
+    config.num_steps = steps
+    config.plots = False
+    for k, v in args.items():
+      config.objective_args[k] = v
+  return config
+
+
+@pytest.mark.parametrize('variant', ['batch', 'online'])
+def test_quantization_error_falls_without_a_gradient(data_dir, tmp_path, variant):
+  config = _config(20, variant=variant)
+  summary = loop.train_and_evaluate(config, tmp_path, overwrite=True, progress=False)
+  trained = summary['eval']['quantization_error']
+  untrained = measures.untrained_eval(config)['quantization_error']
+  assert trained < 0.8 * untrained
+  # Nothing gradient-shaped in the state: the optimizer is never used.
+  assert jax.tree.leaves(summary['state'].opt_state) == []
+
+
+def test_train_step_never_differentiates(monkeypatch):
+  def no_grad(*a, **k):
+    raise AssertionError('the SOM step took a gradient')
+  monkeypatch.setattr(jax, 'grad', no_grad)
+  monkeypatch.setattr(jax, 'value_and_grad', no_grad)
+  config = _config(10)
+  objective = som_objective.SOMObjective(config, models.build(config.model), tx=None)
+  batch = {'features': jax.random.normal(jax.random.PRNGKey(0), (32, 4))}
+  state = objective.init_state(jax.random.PRNGKey(1), batch)
+  state, metrics = objective.train_step(state, batch)
+  assert int(state.step) == 1 and np.isfinite(float(metrics['quantization_error']))
+
+
+def test_batch_map_on_8_devices_equals_1_device():
+  config = _config(10, standardize=False, init='sample')
+  objective = som_objective.SOMObjective(config, models.build(config.model), tx=None)
+  x = jax.random.normal(jax.random.PRNGKey(0), (64, 4))
+  state = objective.init_state(jax.random.PRNGKey(1), {'features': x})
+  one_device = jax.jit(objective.train_step)
+  s1 = state
+  for i in range(3):
+    s1, _ = one_device(s1, {'features': x + i})
+  mesh = jax.make_mesh((8,), ('data',), axis_types=(jax.sharding.AxisType.Auto,))
+  assert mesh.devices.size == 8
+  sharded = NamedSharding(mesh, P('data'))
+  eight = jax.jit(objective.train_step, in_shardings=(NamedSharding(mesh, P()), sharded))
+  s8 = jax.device_put(state, NamedSharding(mesh, P()))
+  for i in range(3):
+    s8, _ = eight(s8, {'features': jax.device_put(x + i, sharded)})
+  np.testing.assert_allclose(np.asarray(s8.params['prototypes']),
+                             np.asarray(s1.params['prototypes']), rtol=1e-5, atol=1e-5)
+
+
+def test_topographic_error_counts_non_neighbours():
+  config = _config(1, standardize=False)
+  objective = som_objective.SOMObjective(config, models.build(config.model), tx=None)  # 3 x 4
+  # Prototypes on a line along unit index: 0 and 1 are neighbours, 0 and 4 are too (next row),
+  # 0 and 5 are diagonal (not 4-neighbours).
+  w = jnp.zeros((12, 2)).at[:, 0].set(100.0)
+  w = w.at[0].set(jnp.array([0.0, 0.0])).at[1].set(jnp.array([1.0, 0.0]))
+  w = w.at[5].set(jnp.array([-1.0, 0.0]))
+  state = objective.init_state(jax.random.PRNGKey(0), {'features': jnp.zeros((4, 2))})
+  state = state.replace(params={'prototypes': w})
+  batch = {'features': jnp.array([[0.4, 0.0], [-0.4, 0.0]]), 'mask': jnp.ones(2)}
+  sums = objective.eval_step(state, batch)
+  assert float(sums['topographic_error']) == 1.0  # the first is fine (0, 1), the second not (0, 5)

@@ -1,0 +1,98 @@
+"""Transfer learning: init_from loads what the rules say, freezing and probing keep what they
+should, and mistakes name the parameter and the shapes."""
+
+import jax
+import numpy as np
+import pytest
+
+from train import checkpoint
+from train import config as config_lib
+from train import data
+from train import loop
+from train.errors import UserError
+
+
+def tiny(data_dir, **overrides):
+  c = config_lib.load('experiments/zoo/cnn_digits.py:tiny')
+  with c.unlocked():
+    c.data.data_dir = data_dir
+    c.plots = False
+    c.eval_every = 0
+    c.optimizer.schedule = 'constant'
+    for key, value in overrides.items():
+      node = c
+      *parents, leaf = key.split('.')
+      for p in parents:
+        node = node[p]
+      node[leaf] = value
+  return c
+
+
+@pytest.fixture(scope='module')
+def source(tmp_path_factory, data_dir):
+  """A tiny CNN trained on digits 0-4 (5 classes)."""
+  wd = tmp_path_factory.mktemp('source')
+  loop.train_and_evaluate(tiny(data_dir, num_steps=20, **{'data.classes': (0, 1, 2, 3, 4),
+                                                          'model.num_classes': 5}), wd,
+                          progress=False)
+  return str(wd), checkpoint.read_state(wd / 'checkpoints')[1]['params']
+
+
+def target(data_dir, source_dir, **kw):
+  settings = {'num_steps': 3, 'data.classes': (5, 6, 7, 8, 9), 'model.num_classes': 5,
+              'data.per_class': 10, 'data.batch_size': 40, 'init_from.workdir': source_dir}
+  return tiny(data_dir, **{**settings, **kw})
+
+
+def test_frozen_layers_keep_the_source_weights_and_the_new_head_trains(source, data_dir, tmp_path):
+  src_dir, src = source
+  s = loop.train_and_evaluate(target(data_dir, src_dir, **{
+      'init_from.reinit': ('^Dense_1/',), 'optimizer.freeze': ('^Conv_',)}), tmp_path,
+      progress=False)
+  got = jax.device_get(s['state'].params)
+  for layer in ('Conv_0', 'Conv_1'):
+    np.testing.assert_array_equal(got[layer]['kernel'], src[layer]['kernel'])
+  assert not np.array_equal(got['Dense_0']['kernel'], src['Dense_0']['kernel'])  # fine-tuned
+  assert got['Dense_1']['kernel'].shape == src['Dense_1']['kernel'].shape
+
+
+def test_linear_probe_trains_only_the_head(source, data_dir, tmp_path):
+  src_dir, src = source
+  s = loop.train_and_evaluate(target(data_dir, src_dir, **{
+      'init_from.reinit': ('^Dense_1/',), 'optimizer.train_only': ('^Dense_1/',)}), tmp_path,
+      progress=False)
+  got = jax.device_get(s['state'].params)
+  for layer in ('Conv_0', 'Conv_1', 'Dense_0'):
+    np.testing.assert_array_equal(got[layer]['kernel'], src[layer]['kernel'])
+  fresh = jax.device_get(loop.train_and_evaluate(
+      target(data_dir, '', **{'optimizer.train_only': ('^Dense_1/',), 'num_steps': 1}),
+      tmp_path / 'scratch', progress=False)['state'].params)
+  assert not np.array_equal(fresh['Conv_0']['kernel'], src['Conv_0']['kernel'])  # init differs
+
+
+def test_lr_multiplier_zero_is_a_freeze(source, data_dir, tmp_path):
+  src_dir, src = source
+  s = loop.train_and_evaluate(target(data_dir, src_dir, **{
+      'optimizer.lr_multipliers': (('^Conv_0/', 0.0),)}), tmp_path, progress=False)
+  got = jax.device_get(s['state'].params)
+  np.testing.assert_array_equal(got['Conv_0']['kernel'], src['Conv_0']['kernel'])
+  assert not np.array_equal(got['Conv_1']['kernel'], src['Conv_1']['kernel'])
+
+
+def test_shape_mismatch_names_parameter_and_shapes(source, data_dir, tmp_path):
+  src_dir, _ = source
+  c = target(data_dir, src_dir, **{'model.num_classes': 3, 'data.classes': (5, 6, 7)})
+  with pytest.raises(UserError, match=r'shape mismatch for Dense_1/(bias|kernel): this model '
+                                      r'has \(.*3,?\), the checkpoint .* has \(.*5,?\)'):
+    loop.train_and_evaluate(c, tmp_path, progress=False)
+
+
+def test_class_subset_is_relabelled_with_few_labels(data_dir):
+  c = tiny(data_dir, **{'data.classes': (7, 3), 'data.per_class': 4, 'data.batch_size': 8})
+  p = data.make_pipeline(c)
+  assert len(p.train_source) == 8
+  labels = p.train_source.read(np.arange(8))['label']
+  assert sorted(labels.tolist()) == [0] * 4 + [1] * 4
+  full = data.make_pipeline(tiny(data_dir))
+  assert len(p.eval_source) == sum(int(full.eval_source.arrays['label'][i] in (3, 7))
+                                   for i in range(len(full.eval_source)))

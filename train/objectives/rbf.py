@@ -1,0 +1,177 @@
+"""Fitting an RBF network in closed form (Moody & Darken 1989), as steps of the one engine.
+
+The run's steps fall into three phases, chosen inside the jitted step by the step number:
+
+  1. steps [0, kmeans_steps): Lloyd's k-means on the batch moves the centres to the means of the
+     examples they are nearest to (centres start at random examples of the first batch).
+  2. steps [kmeans_steps, kmeans_steps + fit_steps): widths from the centres (`width` 0: width_scale
+     x the RMS distance to the `neighbours` nearest other centres, Moody & Darken's p-nearest-
+     neighbour heuristic; `width` > 0: that width for every unit), then the output weights by
+     regularized least squares: the normal equations [phi 1]^T [phi 1] and [phi 1]^T y are summed
+     over the batches of this phase and solved (ridge * n on the diagonal, bias unpenalized) at
+     every step.
+  3. the remaining steps: optional end-to-end gradient fine-tuning of centres, widths and weights
+     on the mean squared error with the config's optimizer (`tx`; only this phase uses it).
+
+With the batch = the whole training split, kmeans_steps Lloyd iterations and fit_steps = 1, phases 1
+and 2 are exactly batch k-means followed by the least-squares solution. All sums run over the
+(sharded) batch, so they reduce across the 'data' axis under jit.
+
+Metrics: `loss` is the batch MSE of the network after the step, `inertia` the k-means objective
+(mean squared distance to the nearest centre). Eval reports per target `mse_<name>` and
+`nmse_<name>` (the MSE over the variance of that target in the training data); the non-dimensional
+error index of the time-series literature is NDEI = sqrt(nmse).
+
+objective_args: kmeans_steps (20), fit_steps (1), width (0 = nearest-neighbour heuristic),
+width_scale (1.0), neighbours (2), ridge (1e-6), input_key ('inputs'), target_key ('targets'),
+target_index (which target columns; default all), target_names (metric names; default t0, t1, ...).
+"""
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from train.state import TrainState
+
+
+def squared_distances(x, c):
+  return jnp.maximum(jnp.sum(x * x, -1, keepdims=True) - 2 * x @ c.T
+                     + jnp.sum(c * c, -1)[None, :], 0.0)
+
+
+def kmeans_step(x, centres):
+  """One Lloyd iteration: (new centres, inertia of the old ones). Empty clusters stay put."""
+  d2 = squared_distances(x, centres)
+  onehot = jax.nn.one_hot(jnp.argmin(d2, -1), centres.shape[0], dtype=x.dtype)
+  sums, counts = onehot.T @ x, onehot.sum(0)[:, None]
+  new = jnp.where(counts > 0, sums / jnp.maximum(counts, 1), centres)
+  return new, d2.min(-1).mean()
+
+
+def nearest_widths(centres, neighbours: int, scale: float):
+  """scale x RMS distance of each centre to its `neighbours` nearest other centres."""
+  d2 = squared_distances(centres, centres)
+  d2 = jnp.sort(d2 + jnp.diag(jnp.full(centres.shape[0], jnp.inf)), -1)[:, :neighbours]
+  return scale * jnp.sqrt(d2.mean(-1) + 1e-12)
+
+
+def solve_ridge(gram, xty, n, ridge):
+  """argmin_W |P W - Y|^2 + ridge n |W[:-1]|^2 from the normal equations (bias = last row)."""
+  penalty = jnp.ones(gram.shape[0]).at[-1].set(0.0) * ridge * n
+  return jnp.linalg.solve(gram + jnp.diag(penalty), xty)
+
+
+class RBFObjective:
+
+  def __init__(self, config, model, tx):
+    self.config, self.model, self.tx = config, model, tx
+    a = config.objective_args
+    self.kmeans_steps = int(a.get('kmeans_steps', 20))
+    self.fit_steps = int(a.get('fit_steps', 1))
+    self.width = float(a.get('width', 0.0))
+    self.width_scale = float(a.get('width_scale', 1.0))
+    self.neighbours = int(a.get('neighbours', 2))
+    self.ridge = float(a.get('ridge', 1e-6))
+    self.input_key = a.get('input_key', 'inputs')
+    self.target_key = a.get('target_key', 'targets')
+    self.target_index = tuple(a.get('target_index', ()))
+    self.target_names = tuple(a.get('target_names', ()))
+
+  # -- helpers ----------------------------------------------------------------------------------
+  def xy(self, batch):
+    x = batch[self.input_key]
+    x = x.reshape(x.shape[0], -1).astype(jnp.float32)
+    y = batch[self.target_key].astype(jnp.float32)
+    y = y.reshape(y.shape[0], -1)
+    if self.target_index:
+      y = y[:, jnp.array(self.target_index)]
+    return x, y
+
+  def names(self, count):
+    return self.target_names or tuple(f't{i}' for i in range(count))
+
+  def predict(self, params, x):
+    return self.model.apply({'params': params}, x)
+
+  # -- the contract ------------------------------------------------------------------------------
+  def init_state(self, rng, batch) -> TrainState:
+    init_rng, pick_rng, base = jax.random.split(rng, 3)
+    x, y = self.xy(batch)
+    params = self.model.init(init_rng, x)['params']
+    k = self.model.num_centres
+    if x.shape[0] < k:
+      raise ValueError(f'the RBF network starts its {k} centres at examples of the first batch, '
+                       f'which has only {x.shape[0]}: use config.data.batch_size >= {k}')
+    start = x[jax.random.choice(pick_rng, x.shape[0], (k,), replace=False)]
+    params['units'] = {'centres': start, 'log_width': params['units']['log_width']}
+    t = y.shape[1]
+    fit = {'gram': jnp.zeros((k + 1, k + 1)), 'xty': jnp.zeros((k + 1, t)), 'n': jnp.zeros(()),
+           'y_sum': jnp.zeros(t), 'y_sq': jnp.zeros(t)}
+    return TrainState(step=jnp.zeros((), jnp.int32), params=params,
+                      opt_state=self.tx.init(params), model_state={'fit': fit}, rng=base)
+
+  def _kmeans(self, state, x, y):
+    del y
+    centres, _ = kmeans_step(x, state.params['units']['centres'])
+    params = {**state.params, 'units': {**state.params['units'], 'centres': centres}}
+    return params, state.model_state, state.opt_state
+
+  def _least_squares(self, state, x, y):
+    units = state.params['units']
+    if self.width <= 0:
+      widths = nearest_widths(units['centres'], self.neighbours, self.width_scale)
+    else:
+      widths = jnp.full(units['centres'].shape[0], self.width)
+    params = {**state.params, 'units': {**units, 'log_width': jnp.log(widths)}}
+    phi = self.model.apply({'params': params}, x, method='features')
+    p = jnp.concatenate([phi, jnp.ones((phi.shape[0], 1), phi.dtype)], 1)
+    first = state.step == self.kmeans_steps   # a fresh sum at the start of the phase
+    old = jax.tree.map(lambda a: jnp.where(first, jnp.zeros_like(a), a), state.model_state['fit'])
+    fit = {'gram': old['gram'] + p.T @ p, 'xty': old['xty'] + p.T @ y,
+           'n': old['n'] + x.shape[0], 'y_sum': old['y_sum'] + y.sum(0),
+           'y_sq': old['y_sq'] + (y * y).sum(0)}
+    w = solve_ridge(fit['gram'], fit['xty'], fit['n'], self.ridge)
+    params['readout'] = {'kernel': w[:-1], 'bias': w[-1]}
+    return params, {**state.model_state, 'fit': fit}, state.opt_state
+
+  def _fine_tune(self, state, x, y):
+    def loss_fn(params):
+      return jnp.mean(jnp.square(self.predict(params, x) - y))
+    grads = jax.grad(loss_fn)(state.params)
+    updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
+    return optax.apply_updates(state.params, updates), state.model_state, opt_state
+
+  def train_step(self, state: TrainState, batch):
+    x, y = self.xy(batch)
+    phase = ((state.step >= self.kmeans_steps).astype(jnp.int32)
+             + (state.step >= self.kmeans_steps + self.fit_steps).astype(jnp.int32))
+    params, model_state, opt_state = jax.lax.switch(
+        phase, (self._kmeans, self._least_squares, self._fine_tune), state, x, y)
+    loss = jnp.mean(jnp.square(self.predict(params, x) - y))
+    inertia = squared_distances(x, params['units']['centres']).min(-1).mean()
+    new = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
+                        model_state=model_state)
+    return new, {'loss': loss, 'inertia': inertia, 'phase': phase.astype(jnp.float32)}
+
+  def target_variance(self, state):
+    fit = state.model_state['fit']
+    n = jnp.maximum(fit['n'], 1.0)
+    return jnp.maximum(fit['y_sq'] / n - jnp.square(fit['y_sum'] / n), 1e-12)
+
+  def eval_step(self, state: TrainState, batch):
+    x, y = self.xy(batch)
+    err2 = jnp.square(self.predict(state.params, x) - y) * batch['mask'][:, None]
+    var = self.target_variance(state)
+    sums = {'loss': err2.mean(-1).sum(), 'count': batch['mask'].sum()}
+    for i, name in enumerate(self.names(y.shape[1])):
+      sums[f'mse_{name}'] = err2[:, i].sum()
+      sums[f'nmse_{name}'] = err2[:, i].sum() / var[i]
+    return sums
+
+  def plots(self, state, batch, directory):
+    from train import unsupervised_plots as up
+    x, y = self.xy(batch)
+    keep = batch['mask'] > 0
+    pred = self.predict(state.params, x)
+    return [up.prediction_vs_truth(y[keep], pred[keep], list(self.names(y.shape[1])),
+                                   directory / 'prediction_vs_truth.png')]

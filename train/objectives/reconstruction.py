@@ -1,0 +1,105 @@
+"""Reconstruction: autoencoders (plain, denoising, variational) trained to give back their input.
+
+Per example, the plain loss is the mean squared error over the input's elements; it is also the
+anomaly score (an input the model reconstructs badly is unlike the training data). A variational
+autoencoder (outputs hold 'mean' and 'logvar') minimizes the negative ELBO instead: a Bernoulli or
+Gaussian reconstruction term summed over elements plus the KL divergence of the posterior from
+N(0, I) (Kingma & Welling 2014, eq. 10); 'mse' is still reported so models compare on one scale.
+
+Denoising (Vincent et al. 2008): the network sees a corrupted input and is scored against the clean
+one. objective_args:
+  corruption: 'none' | 'mask' (zero a random fraction of the elements) | 'gaussian' (add noise)
+  corruption_level: the masked fraction, or the noise standard deviation (default 0.25)
+  eval_corruption, eval_corruption_level: the same for evaluation (default: none). The eval mask
+    comes from a fixed key (`eval_seed`), so two models are scored on identical corrupted inputs.
+  likelihood: 'bernoulli' (default; inputs in [0, 1]) or 'gaussian' (unit variance), VAE only
+  kl_weight: the KL term's weight (1 = the ELBO)
+"""
+
+import jax
+import jax.numpy as jnp
+
+from train.errors import UserError
+from train.objectives.loss import LossObjective
+
+CORRUPTIONS = ('none', 'mask', 'gaussian')
+
+
+def corrupt(x, kind: str, level: float, key):
+  """The corrupted copy of `x` a denoising autoencoder is given."""
+  if kind == 'none' or level == 0:
+    return x
+  if kind == 'mask':
+    return jnp.where(jax.random.uniform(key, x.shape) < level, jnp.zeros_like(x), x)
+  if kind == 'gaussian':
+    return x + level * jax.random.normal(key, x.shape, x.dtype)
+  raise ValueError(kind)
+
+
+def _per_example_mean(a):
+  return a.reshape(a.shape[0], -1).mean(-1)
+
+
+def _per_example_sum(a):
+  return a.reshape(a.shape[0], -1).sum(-1)
+
+
+class Reconstruction(LossObjective):
+
+  def __init__(self, config, model, tx):
+    super().__init__(config, model, tx)
+    a = config.objective_args
+    self.corruption = a.get('corruption', 'none')
+    self.level = float(a.get('corruption_level', 0.25))
+    self.eval_corruption = a.get('eval_corruption', 'none')
+    self.eval_level = float(a.get('eval_corruption_level', self.level))
+    self.eval_seed = int(a.get('eval_seed', 0))
+    self.likelihood = a.get('likelihood', 'bernoulli')
+    self.kl_weight = float(a.get('kl_weight', 1.0))
+    for key, value in (('corruption', self.corruption), ('eval_corruption', self.eval_corruption)):
+      if value not in CORRUPTIONS:
+        raise UserError(f'objective_args.{key}={value!r} is not one of {", ".join(CORRUPTIONS)}')
+    if self.likelihood not in ('bernoulli', 'gaussian'):
+      raise UserError(f'objective_args.likelihood={self.likelihood!r}: use bernoulli or gaussian')
+
+  def model_input(self, batch, train, key):
+    x = batch[self.input_key]
+    if train:
+      return corrupt(x, self.corruption, self.level, key)
+    return corrupt(x, self.eval_corruption, self.eval_level, jax.random.PRNGKey(self.eval_seed))
+
+  def forward(self, variables, batch, train, rngs, mutable):
+    if train:
+      corrupt_key, noise_key, dropout_key = jax.random.split(rngs['dropout'], 3)
+      rngs = {'dropout': dropout_key, 'noise': noise_key}
+    else:
+      corrupt_key = None
+    return self.model.apply(variables, self.model_input(batch, train, corrupt_key), train=train,
+                            rngs=rngs, mutable=mutable)
+
+  def per_example(self, outputs, batch):
+    x = batch[self.input_key]
+    r = outputs['reconstruction']
+    mse = _per_example_mean(jnp.square(r - x))
+    if 'mean' not in outputs:
+      return mse, {'mse': mse}
+    if self.likelihood == 'bernoulli':
+      p = jnp.clip(r, 1e-6, 1 - 1e-6)
+      nll = -_per_example_sum(x * jnp.log(p) + (1 - x) * jnp.log1p(-p))
+    else:
+      nll = 0.5 * _per_example_sum(jnp.square(r - x) + jnp.log(2 * jnp.pi))
+    mean, logvar = outputs['mean'], outputs['logvar']
+    kl = -0.5 * jnp.sum(1 + logvar - jnp.square(mean) - jnp.exp(logvar), axis=-1)
+    return nll + self.kl_weight * kl, {'mse': mse, 'kl': kl, 'nll': nll}
+
+  def plots(self, state, batch, directory):
+    from train import unsupervised_plots as up
+    variables = {'params': state.params, **state.model_state}
+    outputs = self.forward(variables, batch, train=False, rngs={}, mutable=False)
+    shown = self.model_input(batch, False, None)
+    paths = [up.reconstruction_grid(batch[self.input_key], shown, outputs['reconstruction'],
+                                    directory / 'reconstructions.png')]
+    labels = batch.get('label')
+    paths.append(up.code_scatter(outputs['code'], labels, batch['mask'],
+                                 directory / 'codes.png'))
+    return [p for p in paths if p is not None]
