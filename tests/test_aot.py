@@ -64,13 +64,13 @@ SLOW_FULL_CONFIGS = ['experiments/sequence/transformer_chars.py:full',
 @pytest.mark.slow
 @pytest.mark.parametrize('topology,hosts', [('v5e:2x2', 1), ('v5e:4x4', 4)])
 @pytest.mark.parametrize('spec', SLOW_FULL_CONFIGS)
-def test_full_scale_models_compile_for_tpu_slices(spec, topology, hosts):
+def test_full_scale_models_compile_for_tpu_slices(spec, topology, hosts, data_dir):
   r = aot.check(load(spec), topology)
   assert r.hosts == hosts and r.fits(0.95) and r.flops > 0
 
 
 @pytest.mark.slow
-def test_tensor_parallel_transformer_compiles_for_a_multi_host_slice():
+def test_tensor_parallel_transformer_compiles_for_a_multi_host_slice(data_dir):
   from train import sharding
   c = load('experiments/sequence/transformer_chars.py:full')
   with c.unlocked():
