@@ -37,8 +37,11 @@ def parse(argv):
   parser.add_argument('--log_dir', default='',
                       help='where rank<i>.log go (default: WORKDIR/logs of the command, else a '
                            'new temporary directory)')
-  parser.add_argument('--grace', type=float, default=15.0,
+  parser.add_argument('--grace', type=float, default=30.0,
                       help='seconds the other ranks get to exit on their own after one died')
+  parser.add_argument('--stop_timeout', type=float, default=300.0,
+                      help='seconds the ranks get to checkpoint and exit after a forwarded '
+                           'SIGTERM/SIGINT before they are killed')
   parser.add_argument('--heartbeat_timeout', type=int, default=20,
                       help='seconds without heartbeats after which JAX declares a rank dead and '
                            'aborts the others (NNZOO_HEARTBEAT_TIMEOUT_SECONDS)')
@@ -94,6 +97,15 @@ def describe_exit(code: int) -> str:
   return f'exit code {code}'
 
 
+def _die_with_parent():
+  """Linux: the rank gets SIGKILL if the launcher dies (even by SIGKILL), so no rank is orphaned."""
+  try:
+    import ctypes
+    ctypes.CDLL('libc.so.6', use_errno=True).prctl(1, signal.SIGKILL)   # PR_SET_PDEATHSIG
+  except (OSError, AttributeError):
+    pass
+
+
 def _tee(pipe, log_file, out):
   """Copies rank 0's output to its log and to our stdout as it comes (tqdm's \\r included)."""
   while True:
@@ -112,24 +124,26 @@ class Ranks:
   def __init__(self, command, num, devices, log_dir, port, heartbeat_timeout):
     self.log_dir = log_dir
     self.address = f'127.0.0.1:{port}'
-    self.procs, self.logs, self._tee = [], [], None
+    self.procs, self.logs = [], []
     self.killed = set()   # ranks the launcher killed (the others exited on their own)
+    self.stop_deadline = float('inf')   # set when a stop signal is forwarded
     for rank in range(num):
       log = open(os.path.join(log_dir, f'rank{rank}.log'), 'wb')
       env = rank_env(rank, num, self.address, devices, heartbeat_timeout)
-      if rank == 0:
-        p = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                             start_new_session=True)
-        self._tee = threading.Thread(target=_tee, args=(p.stdout, log, sys.stdout.buffer),
-                                     daemon=True)
-        self._tee.start()
-      else:
-        p = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT,
-                             start_new_session=True)
+      # Own session: a terminal's Ctrl-C reaches the launcher only, which forwards it once.
+      p = subprocess.Popen(command, env=env, stdout=subprocess.PIPE if rank == 0 else log,
+                           stderr=subprocess.STDOUT, start_new_session=True,
+                           preexec_fn=_die_with_parent)
       self.procs.append(p)
       self.logs.append(log)
-    with open(os.path.join(log_dir, 'pids'), 'w') as f:
+    # Started after every fork (a thread running during fork+preexec_fn is unsafe).
+    self._tee = threading.Thread(target=_tee, args=(self.procs[0].stdout, self.logs[0],
+                                                    sys.stdout.buffer), daemon=True)
+    self._tee.start()
+    pids = os.path.join(log_dir, 'pids')   # "rank pid" lines, for tools and tests
+    with open(pids + '.tmp', 'w') as f:
       f.write(''.join(f'{r} {p.pid}\n' for r, p in enumerate(self.procs)))
+    os.replace(pids + '.tmp', pids)
 
   def signal_all(self, sig):
     for p in self.procs:
@@ -141,7 +155,7 @@ class Ranks:
 
   def wait(self, grace: float) -> int:
     """Waits for all ranks; returns the launcher's exit code and prints what happened."""
-    first_failure, deadline = None, None
+    first_failure, deadline, hung = None, None, []
     while True:
       codes = [p.poll() for p in self.procs]
       if first_failure is None:
@@ -154,6 +168,13 @@ class Ranks:
                f'{os.path.join(self.log_dir, f"rank{first_failure}.log")}')
       if all(c is not None for c in codes):
         break
+      if time.monotonic() > self.stop_deadline:
+        alive = [r for r, c in enumerate(codes) if c is None]
+        _say(f'killing ranks {alive}: they did not stop after the forwarded signal')
+        self.killed.update(alive)
+        self.signal_all(signal.SIGKILL)
+        self.stop_deadline = float('inf')
+        hung = alive
       if deadline is not None and time.monotonic() > deadline:
         alive = [r for r, c in enumerate(codes) if c is None]
         _say(f'killing ranks {alive} (still running {grace:g}s after rank {first_failure} died)')
@@ -166,14 +187,29 @@ class Ranks:
     for log in self.logs:
       log.close()
     codes = [p.returncode for p in self.procs]
-    if first_failure is None:
+    if first_failure is None and not hung:
       return 0
     summary = ', '.join(
         f'rank {r}: {describe_exit(c)}{" (by the launcher)" if r in self.killed else ""}'
         for r, c in enumerate(codes))
+    if first_failure is None:
+      _say(f'FAILED: ranks {hung} did not stop after the forwarded signal; {summary}. Logs in '
+           f'{self.log_dir}')
+      return 1
     _say(f'FAILED: rank {first_failure} died first ({describe_exit(codes[first_failure])}); '
          f'{summary}. Logs in {self.log_dir}')
     return 1
+
+
+def free_port() -> int:
+  try:
+    import portpicker
+    return portpicker.pick_unused_port()
+  except ImportError:  # portpicker is a dev extra; the kernel's choice is nearly as good
+    import socket
+    with socket.socket() as s:
+      s.bind(('127.0.0.1', 0))
+      return s.getsockname()[1]
 
 
 def _say(msg):
@@ -189,11 +225,7 @@ def main(argv=None):
     log_dir = (os.path.join(workdir, 'logs') if workdir and '://' not in workdir
                else tempfile.mkdtemp(prefix='nnzoo_local_'))
   os.makedirs(log_dir, exist_ok=True)
-  if args.port:
-    port = args.port
-  else:
-    import portpicker
-    port = portpicker.pick_unused_port()
+  port = args.port or free_port()
   _say(f'{args.num_processes} processes x {args.devices_per_process or "all"} devices, coordinator '
        f'127.0.0.1:{port}, logs in {log_dir}')
   ranks = Ranks(command, args.num_processes, args.devices_per_process, log_dir, port,
@@ -201,8 +233,10 @@ def main(argv=None):
 
   def forward(signum, frame):
     del frame
-    _say(f'got signal {signum}: forwarding it to every rank')
+    _say(f'got signal {signum}: forwarding it to every rank (they get {args.stop_timeout:g}s to '
+         f'checkpoint and exit)')
     ranks.signal_all(signum)
+    ranks.stop_deadline = min(ranks.stop_deadline, time.monotonic() + args.stop_timeout)
 
   old = {s: signal.signal(s, forward) for s in (signal.SIGTERM, signal.SIGINT)}
   try:

@@ -54,3 +54,27 @@ def test_bad_topology_is_a_user_error():
     aot.parse_topology('v5e')
   with pytest.raises(UserError, match='HBM'):
     aot.check(load('experiments/zoo/cnn_digits.py:full'), 'v9z:2x2')
+
+
+# The full-scale Transformer and CapsNet take minutes each to compile on 2 shared cores: slow.
+SLOW_FULL_CONFIGS = ['experiments/sequence/transformer_chars.py:full',
+                     'experiments/capsnet/capsnet_digits.py:full']
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('topology,hosts', [('v5e:2x2', 1), ('v5e:4x4', 4)])
+@pytest.mark.parametrize('spec', SLOW_FULL_CONFIGS)
+def test_full_scale_models_compile_for_tpu_slices(spec, topology, hosts, data_dir):
+  r = aot.check(load(spec), topology)
+  assert r.hosts == hosts and r.fits(0.95) and r.flops > 0
+
+
+@pytest.mark.slow
+def test_tensor_parallel_transformer_compiles_for_a_multi_host_slice(data_dir):
+  from train import sharding
+  c = load('experiments/sequence/transformer_chars.py:full')
+  with c.unlocked():
+    c.mesh.data, c.mesh.model = -1, 4
+    c.sharding.rules = sharding.TRANSFORMER_TENSOR_PARALLEL
+  r = aot.check(c, 'v5e:4x4')
+  assert r.mesh == {'data': 4, 'model': 4} and r.hosts == 4 and r.fits(0.95)

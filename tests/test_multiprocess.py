@@ -1,5 +1,6 @@
 """The multi-host path on one machine: 2 processes x 4 CPU devices (launch/local.py) train like
-1 process x 8 devices, checkpoint, die together when one rank is killed, and resume."""
+1 process x 8 devices, checkpoint, die together when one rank is killed, resume, and stop together
+when only one rank gets SIGTERM."""
 
 import json
 import os
@@ -103,20 +104,32 @@ def test_two_processes_train_like_one_die_together_and_resume(data_dir, tmp_path
   assert (workdir / 'logs' / 'rank0.log').exists() and (workdir / 'logs' / 'rank1.log').exists()
 
   # Resume with the same process count from the newest checkpoint; the steps after it match the
-  # reference too.
+  # reference too. Then SIGTERM reaches rank 0 only (a preemption notice arrives at hosts at
+  # different moments): both ranks must stop at the same step, checkpoint it and exit 0.
   latest = max(int(p.name) for p in (workdir / 'checkpoints').iterdir() if p.name.isdigit())
-  end = latest + 10
-  assert end <= REFERENCE_STEPS
-  proc = launch(workdir, end)
+  assert latest + 10 <= REFERENCE_STEPS
+  rows_before = len((workdir / 'metrics.jsonl').read_text().splitlines())
+  proc = launch(workdir, 100000)
   try:
-    out, err = proc.communicate(timeout=120)
+    deadline = time.monotonic() + 120
+    # 10 steps logged by the resumed run: its signal handlers are in place by then.
+    while len((workdir / 'metrics.jsonl').read_text().splitlines()) < rows_before + 10:
+      assert proc.poll() is None, proc.communicate()
+      assert time.monotonic() < deadline, 'the resumed run did not take 10 steps in 120 s'
+      time.sleep(0.2)
+    pids = dict(line.split() for line in (workdir / 'logs' / 'pids').read_text().splitlines())
+    os.kill(int(pids['0']), signal.SIGTERM)
+    out, err = proc.communicate(timeout=90)
   finally:
     if proc.poll() is None:
       proc.kill()
+      proc.communicate()
   assert proc.returncode == 0, err[-3000:]
   assert f'resumed from step {latest}' in (workdir / 'logs' / 'rank0.log').read_text()
   summary = json.loads((workdir / 'summary.json').read_text())
-  assert summary['step'] == end and summary['processes'] == 2 and summary['devices'] == 8
+  stopped = summary['step']
+  assert summary['preempted'] and summary['processes'] == 2 and summary['devices'] == 8
+  assert (workdir / 'checkpoints' / str(stopped)).exists()
   losses = train_losses(workdir)
-  steps = range(latest + 1, end + 1)
+  steps = range(latest + 1, latest + 11)
   np.testing.assert_allclose([losses[s] for s in steps], [reference[s] for s in steps], rtol=1e-4)

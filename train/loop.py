@@ -40,6 +40,7 @@ RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep
 
 
 MAX_IN_FLIGHT = 2
+STOP_CHECK_EVERY = 10   # steps between multi-process agreements on a stop signal
 
 
 class NonFiniteError(UserError):
@@ -128,7 +129,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
   # --- Loop --------------------------------------------------------------------------------------
   writer = metrics_lib.MetricWriter(workdir, config.num_steps, start, show_progress=progress)
   end = config.num_steps if not stop_after else min(stop_after, config.num_steps)
-  if stop.requested:    # asked to stop during set-up: the workdir already holds this state
+  if _any_process(stop.requested):   # asked to stop during set-up: the workdir holds this state
     end = start
   batches = pipeline.train_stream(start, end, batch_sharding, config.data.prefetch)
   pending, last_eval, in_flight = [], {}, collections.deque()
@@ -146,7 +147,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
         jax.block_until_ready(in_flight.popleft())
       step += 1
       done = step == end
-      stopping = stop.requested or done
+      stopping = done or _stop_agreed(stop, step)
       logged = step % config.log_every == 0 or stopping or _due(step, config.ckpt_every)
       if logged:
         # The only host sync between logs: fetch the metrics of the steps since the last one.
@@ -257,6 +258,25 @@ def _skipping_nonfinite(train_step):
     metrics = dict(metrics, skipped=1.0 - ok.astype(jnp.float32))
     return kept.replace(step=new.step), metrics
   return step
+
+
+def _stop_agreed(stop, step) -> bool:
+  """A SIGTERM stops every process at the same step. Processes get it at different moments (or
+  only one gets it); one that stopped alone would leave its peers waiting in the next step's
+  collectives forever. So with several processes the flag is all-gathered every
+  STOP_CHECK_EVERY steps, in step order with the train steps, and any process's flag stops all."""
+  if jax.process_count() > 1 and step % STOP_CHECK_EVERY:
+    return False
+  return _any_process(stop.requested)
+
+
+def _any_process(flag: bool) -> bool:
+  """True on every process if it is true on any (the same answer everywhere, so all take the same
+  branch; a collective, so every process must call it at the same point)."""
+  if jax.process_count() == 1:
+    return flag
+  from jax.experimental import multihost_utils
+  return bool(np.max(multihost_utils.process_allgather(np.int32(flag))))
 
 
 def _due(step, every):

@@ -11,6 +11,21 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec as P
 from train.errors import UserError
 
 
+# Megatron-style tensor parallelism for models/transformer.py, as `config.sharding.rules` with a
+# 'model' mesh axis (e.g. config.mesh = {'data': -1, 'model': 4}): attention heads and the MLP's
+# hidden units are split over 'model', so each block needs one all-reduce after attention and one
+# after the MLP. Other leaves stay replicated (or FSDP). The optimizer state's leaves end in the
+# same paths, so they follow their parameters.
+TRANSFORMER_TENSOR_PARALLEL = (
+    (r'attn/(query|key|value)/kernel$', (None, 'model', None)),   # [d_model, heads, head_dim]
+    (r'attn/(query|key|value)/bias$', ('model', None)),           # [heads, head_dim]
+    (r'attn/out/kernel$', ('model', None, None)),                 # [heads, head_dim, d_model]
+    (r'mlp_in/kernel$', (None, 'model')),                         # [d_model, mlp_dim]
+    (r'mlp_in/bias$', ('model',)),                                # [mlp_dim]
+    (r'mlp_out/kernel$', ('model', None)),                        # [mlp_dim, d_model]
+)
+
+
 def make_mesh(mesh_config, devices=None) -> Mesh:
   """`config.mesh` is an ordered {axis: size}; one size may be -1 (what the devices leave).
 
