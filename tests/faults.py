@@ -269,9 +269,40 @@ def disk_full_while_saving(env):
     return f'not run: cannot mount a small tmpfs here ({e})', True
 
 
+def dead_worker(env):
+  """2 processes x 1 device through launch/local.py; SIGKILL rank 1 mid-run."""
+  wd = env.workdir('dead_worker')
+  cmd = [sys.executable, '-m', 'launch.local', '--num_processes', '2', '--devices_per_process', '1',
+         '--grace', '60', '--', sys.executable, '-m', 'train', '--config', CONFIG, '--workdir', wd,
+         *COMMON, '--config.num_steps=100000']
+  env_mp = dict(env.env, NNZOO_HEARTBEAT_TIMEOUT_SECONDS='10')
+  env_mp.pop('XLA_FLAGS', None)
+  p = subprocess.Popen(cmd, cwd=REPO, env=env_mp, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True)
+  pids = os.path.join(wd, 'logs', 'pids')
+  if not wait_for(lambda: last_step(wd) >= 12 and os.path.exists(pids), 240):
+    p.kill()
+    return 'the 2-process run never reached step 12', False
+  rank1 = int(dict(line.split() for line in open(pids).read().splitlines())['1'])
+  os.kill(rank1, signal.SIGKILL)
+  t0 = time.time()
+  try:
+    _, err = p.communicate(timeout=90)
+  except subprocess.TimeoutExpired:
+    p.kill()
+    return 'the other rank hung for 90 s after its peer died', False
+  took = time.time() - t0
+  named = 'rank 1 died first' in err
+  on_its_own = '(by the launcher)' not in err
+  ok = p.returncode != 0 and named and took < 60
+  return (f'launcher exit {p.returncode} after {took:.0f} s; names rank 1: {named}; rank 0 exited '
+          f'on its own: {on_its_own}; checkpoints kept: '
+          f'{sorted(d for d in os.listdir(os.path.join(wd, "checkpoints")) if d.isdigit())}'), ok
+
+
 FAULTS = [sigterm_mid_training, sigint_mid_training, sigterm_during_startup,
           kill9_during_async_save, truncated_newest_checkpoint, nonfinite_loss, bad_inputs,
-          disk_full_while_saving]
+          disk_full_while_saving, dead_worker]
 
 
 def main():
