@@ -5,6 +5,7 @@ through `tfds.data_source` exactly like a downloaded TFDS data set.
 
 import os
 
+import jax
 import tensorflow_datasets as tfds
 
 from train.datasets import adding
@@ -42,7 +43,24 @@ def ensure_built(name: str, data_dir: str) -> None:
   """Builds a local data set into `data_dir` unless it is already there (a no-op then)."""
   base, _, config = name.split(':')[0].partition('/')
   kwargs = {'config': config} if config else {}
-  builder = LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs)
-  if not builder.is_prepared():
-    builder.download_and_prepare(
-        download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+  def builder():
+    return LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs)
+
+  def build():
+    b = builder()
+    if b.is_prepared():
+      return
+    try:
+      b.download_and_prepare(download_config=tfds.download.DownloadConfig(try_download_gcs=False))
+    except FileExistsError:   # another process (or run) sharing this data dir finished first
+      if not builder().is_prepared():
+        raise
+
+  # Several processes on one file system: process 0 builds, the others then find it built (on
+  # hosts with their own disks they build their own copy after the barrier).
+  if jax.process_count() > 1:
+    from jax.experimental import multihost_utils
+    if jax.process_index() == 0:
+      build()
+    multihost_utils.sync_global_devices(f'nnzoo_built_{name}')
+  build()
