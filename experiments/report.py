@@ -60,6 +60,11 @@ def replace_block(text: str, block: str) -> str:
 BENCH_BEGIN, BENCH_END = '<!-- bench:begin -->', '<!-- bench:end -->'
 
 
+def _load(r):
+  load = r.get('foreign_cpu_util')
+  return '' if load is None else f'{load:.2f} cores'
+
+
 def bench_table() -> str:
   path = os.path.join(REPO, 'experiments', 'bench', 'results.jsonl')
   rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
@@ -71,10 +76,10 @@ def bench_table() -> str:
       cells = ['peak (f32 matmul)', '', '', f'{r["peak_gflops"]:.0f}', '', '']
     elif r.get('input_only'):
       cells = [f'{r["workload"]} input path ({r["data"]})', f'{r["mean_batch_s"]:.5f}',
-               f'{r["examples_per_s"]:.0f}', '', '', f'{r.get("foreign_cpu_util")}']
+               f'{r["examples_per_s"]:.0f}', '', '', _load(r)]
     else:
       cells = [r['workload'], f'{r["median_step_s"]:.4f}', f'{r["examples_per_s"]:.0f}',
-               f'{r["gflops"]:.1f}', f'{r["compile_s"]:.1f}', f'{r.get("foreign_cpu_util")}']
+               f'{r["gflops"]:.1f}', f'{r["compile_s"]:.1f}', _load(r)]
     cells += [f'`{r.get("command", "")}`', f'{r["hardware"]}, {r["commit"]}, {r["date"]}']
     lines.append('| ' + ' | '.join(cells) + ' |')
   if not rows:
