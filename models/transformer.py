@@ -11,7 +11,6 @@ attends over the cache up to it, so a sample of n tokens costs n one-token steps
 The cache is an explicit pytree (per layer: keys, values [B, max_len, heads, head_dim]).
 """
 
-from typing import Optional
 
 import flax.linen as nn
 import jax

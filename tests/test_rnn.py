@@ -1,6 +1,5 @@
 """Recurrent cells: the math against a plain unrolled reference, masking, gradients, training."""
 
-import json
 
 import jax
 import jax.numpy as jnp

@@ -13,7 +13,6 @@ training split (add-one smoothed), scored on the same test targets.
   python -m experiments.reproduce experiments/sequence/transformer_chars.py
 """
 
-import math
 
 import numpy as np
 

@@ -8,7 +8,6 @@ whole grid and writes a table (JSON + Markdown) and a plot into the workdir.
 
 import argparse
 import json
-import os
 
 from etils import epath
 
