@@ -14,6 +14,7 @@ from models import cnn
 from models import gan
 from models import matrix_capsules
 from models import mlp
+from models import nas_mlp
 from models import rnn
 from models import transformer
 from models import rbf
@@ -31,6 +32,7 @@ FAMILIES = {
     'gan': gan,
     'capsnet': capsnet,
     'matrix_capsules': matrix_capsules,
+    'nas_mlp': nas_mlp,
 }
 
 
