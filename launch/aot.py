@@ -22,6 +22,10 @@ import os
 import sys
 
 HELP = __doc__
+# Only libtpu's compiler is used here, so several compiles may share the machine (tests, a second
+# shell); without this the second process to load libtpu fails on its lockfile. Set at import:
+# libtpu reads it when jax loads it.
+os.environ.setdefault('ALLOW_MULTIPLE_LIBTPU_LOAD', '1')
 GIB = 1024 ** 3
 
 # Public per-chip specs (cloud.google.com/tpu/docs/system-architecture-tpu-vm): HBM bytes, peak
