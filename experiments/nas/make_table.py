@@ -62,6 +62,23 @@ def config(seed: int = 0, archs=(), num_steps: int = BUDGETS[-1]) -> ml_collecti
   return c
 
 
+def single_config(arch, seed: int = 0, num_steps: int = BUDGETS[-1], eval_split: str = 'test'):
+  """One table entry as its own engine run of the discrete network (models/nas_mlp.py SpaceMLP):
+  same data, order, optimizer and steps; evaluated on `eval_split` (test by default).
+
+    python -m train --config experiments/nas/evolution_vs_random.py --workdir runs/one \\
+      --config.objective=classification --config.model.variant=tiny ... (or call this)
+  """
+  c = config(seed, (), num_steps)
+  c.objective = 'classification'
+  c.model = ml_collections.ConfigDict({'name': 'nas_mlp', 'variant': 'tiny',
+                                       'arch': tuple(nas_mlp.validate(arch))})
+  c.mesh.data, c.mesh.model = -1, 1
+  c.sharding.rules = ()
+  c.data.eval_split = eval_split
+  return c
+
+
 def read_split(c, split: str) -> dict:
   return data.scale_images(data.ArraySource(data.open_source(c.data, split)).arrays)
 

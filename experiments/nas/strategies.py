@@ -20,6 +20,9 @@ import numpy as np
 from models import nas_mlp
 
 
+_OPS_OF = np.array(nas_mlp.all_architectures())           # [arch index, LAYERS]
+
+
 def query(table, archs, budget_index, rng):
   """Validation accuracy of architectures `archs` (int array, any shape) at table budget
   `budget_index`, one random seed's run each."""
@@ -38,20 +41,27 @@ def _distinct(rng, runs, n, num_archs):
   return np.argsort(rng.random((runs, num_archs)), axis=1)[:, :n]
 
 
-def _incumbent(archs, values):
-  """Selected architecture after each query: the best validation so far [runs, queries]."""
-  best = np.maximum.accumulate(values, axis=1)
-  # position of the running argmax: the last index where the value reached the running best
-  pos = np.where(values >= best, np.arange(values.shape[1]), 0)
-  pos = np.maximum.accumulate(pos, axis=1)
-  return np.take_along_axis(archs, pos, axis=1)
+def _incumbent(archs, values, num_archs):
+  """Selected architecture after each query [runs, queries]: the one with the best validation
+  so far, an architecture queried several times (evolution re-discovers some) judged by the mean
+  of its queries, i.e. by all the evidence on it."""
+  runs, queries = archs.shape
+  rows = np.arange(runs)
+  sums, counts = np.zeros((runs, num_archs)), np.zeros((runs, num_archs))
+  out = np.empty_like(archs)
+  for q in range(queries):
+    sums[rows, archs[:, q]] += values[:, q]
+    counts[rows, archs[:, q]] += 1
+    mean = np.where(counts > 0, sums / np.maximum(counts, 1), -np.inf)
+    out[:, q] = np.argmax(mean, axis=1)
+  return out
 
 
 def random_search_trace(table, num_evals, runs, rng):
   """Random search, every query at the largest budget, distinct architectures. Returns the
   selection after each of `num_evals` queries [runs, num_evals]."""
   archs = _distinct(rng, runs, num_evals, table.num_archs)
-  return _incumbent(archs, query(table, archs, len(table.budgets) - 1, rng))
+  return _incumbent(archs, query(table, archs, len(table.budgets) - 1, rng), table.num_archs)
 
 
 def random_search(table, budget_steps, runs, rng):
@@ -61,8 +71,7 @@ def random_search(table, budget_steps, runs, rng):
 
 def mutate(archs, rng):
   """Each architecture with one layer's op replaced by a different op, uniformly."""
-  ops = np.array([nas_mlp.from_index(int(a)) for a in range(len(nas_mlp.OPS) ** nas_mlp.LAYERS)])
-  ops = ops[archs]                                        # [runs, LAYERS]
+  ops = _OPS_OF[archs]                                    # [runs, LAYERS]
   layer = rng.integers(0, nas_mlp.LAYERS, len(archs))
   rows = np.arange(len(archs))
   shift = rng.integers(1, len(nas_mlp.OPS), len(archs))   # never the same op
@@ -91,7 +100,7 @@ def evolution_trace(table, num_evals, runs, rng, population=20, sample=5):
     pop[:, oldest], val[:, oldest] = child, child_val
     archs.append(child[:, None])
     values.append(child_val[:, None])
-  return _incumbent(np.concatenate(archs, 1), np.concatenate(values, 1))
+  return _incumbent(np.concatenate(archs, 1), np.concatenate(values, 1), table.num_archs)
 
 
 def evolution(table, budget_steps, runs, rng, population=20, sample=5):
@@ -99,12 +108,12 @@ def evolution(table, budget_steps, runs, rng, population=20, sample=5):
   return evolution_trace(table, n, runs, rng, population, sample)[:, -1]
 
 
-def halving_plan(budgets, budget_steps, eta=3, start=0):
+def halving_plan(budgets, budget_steps, eta=3, start=0, max_archs=1000):
   """How many architectures successive halving starts with from rung `start`: the most whose
   whole bracket (n, n/eta, n/eta^2, ... at budgets[start], budgets[start+1], ...) fits in
   budget_steps. Returns the count per rung, or None if not even one per rung fits."""
   best = None
-  for n in range(1, 100000):
+  for n in range(1, max_archs + 1):
     counts = [max(1, n // eta ** r) for r in range(len(budgets) - start)]
     if sum(c * b for c, b in zip(counts, budgets[start:])) > budget_steps:
       break
