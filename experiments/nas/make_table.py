@@ -65,10 +65,7 @@ def config(seed: int = 0, archs=(), num_steps: int = BUDGETS[-1]) -> ml_collecti
 def single_config(arch, seed: int = 0, num_steps: int = BUDGETS[-1], eval_split: str = 'test'):
   """One table entry as its own engine run of the discrete network (models/nas_mlp.py SpaceMLP):
   same data, order, optimizer and steps; evaluated on `eval_split` (test by default).
-
-    python -m train --config experiments/nas/evolution_vs_random.py --workdir runs/one \\
-      --config.objective=classification --config.model.variant=tiny ... (or call this)
-  """
+  tests/test_nas_table.py trains a few and compares them with the table."""
   c = config(seed, (), num_steps)
   c.objective = 'classification'
   c.model = ml_collections.ConfigDict({'name': 'nas_mlp', 'variant': 'tiny',
@@ -124,6 +121,7 @@ def main(argv=None):
   args = parser.parse_args(argv)
   seeds = [int(s) for s in args.seeds.split(',')]
   archs = nas_mlp.all_architectures()
+  stamp = provenance.stamp()     # the code that trains, before anything can change under it
   valid, test, seconds = [], [], []
   for seed in seeds:
     t0 = time.perf_counter()
@@ -141,7 +139,7 @@ def main(argv=None):
           'train_split': TRAIN_SPLIT, 'valid_split': VALID_SPLIT, 'test_split': 'test',
           'data': 'nnzoo_digits', 'seconds_per_seed': seconds,
           'devices': jax.device_count(), 'command': 'python -m experiments.nas.make_table',
-          **provenance.stamp()}
+          **stamp}
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   # [budget, seed, arch] float32; architecture i is nas_mlp.from_index(i).
   np.savez_compressed(args.out, valid=np.stack(valid, 1).astype(np.float32),
