@@ -1,4 +1,4 @@
-"""python -m experiments.nas.speedup [--candidates 32] [--steps 100] [--batch 32]
+"""python -m experiments.nas.speedup [--candidates 32] [--steps 100] [--batch 32] [--sizes 32,128,1000]
 
 Parallel candidates against one-by-one training: the same architectures (a fixed random sample
 of the MLP space), the same batches, the same Adam steps, timed two ways:
@@ -9,7 +9,11 @@ of the MLP space), the same batches, the same Adam steps, timed two ways:
 
 Prints wall time with and without compilation, and the speed-up. Both sides are plain jitted
 steps over batches already in memory (no input pipeline, no checkpoints), so the ratio is the
-step's. It also checks that both give the same losses, i.e. that it is the same training.
+step's; the final losses of both are printed (same training, different init draws).
+
+`--sizes` also times one population step at each population size: on a CPU the cost per
+candidate grows once the population's parameters and Adam moments leave the caches, so a CPU
+host is best fed chunks of ~100 candidates; on accelerators the whole population is one step.
 """
 
 import argparse
@@ -56,18 +60,44 @@ def train(model, batches, rng):
   return t2 - t0, t2 - t1, time.process_time() - c0, np.asarray(losses)
 
 
+def time_population_step(archs, batch, repeats):
+  """(wall s, CPU s) of one population step, after compilation."""
+  model = nas_mlp.PopulationMLP(archs=archs)
+  variables = dict(model.init(jax.random.key(0), batch[0]))
+  params = variables.pop('params')
+  tx = optax.adam(make_table.LEARNING_RATE)
+  opt_state = tx.init(params)
+  step = make_step(model, tx)
+  params, opt_state, losses = step(params, opt_state, variables, *batch)
+  jax.block_until_ready(losses)
+  t, c = time.perf_counter(), time.process_time()
+  for _ in range(repeats):
+    params, opt_state, losses = step(params, opt_state, variables, *batch)
+  jax.block_until_ready(losses)
+  return (time.perf_counter() - t) / repeats, (time.process_time() - c) / repeats
+
+
 def main(argv=None):
   parser = argparse.ArgumentParser(prog='python -m experiments.nas.speedup', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--candidates', type=int, default=32)
   parser.add_argument('--steps', type=int, default=100)
   parser.add_argument('--batch', type=int, default=make_table.BATCH)
+  parser.add_argument('--sizes', default='', help='population sizes to time one step of, e.g. '
+                      '32,128,1000 (skips the sequential comparison)')
   args = parser.parse_args(argv)
   rng = np.random.default_rng(0)
   archs = [nas_mlp.from_index(int(i)) for i in rng.choice(1000, args.candidates, replace=False)]
   arrays = make_table.read_split(make_table.config(), make_table.TRAIN_SPLIT)
   idx = rng.integers(0, len(arrays['label']), (args.steps, args.batch))
   batches = [(jnp.asarray(arrays['image'][i]), jnp.asarray(arrays['label'][i])) for i in idx]
+  if args.sizes:
+    for size in (int(s) for s in args.sizes.split(',')):
+      archs = [nas_mlp.from_index(int(i)) for i in rng.choice(1000, size, replace=False)]
+      wall, cpu = time_population_step(archs, batches[0], max(5, 2000 // size))
+      print(f'population {size:5d}: {wall * 1e3:8.2f} ms/step ({cpu * 1e3:.2f} CPU ms), '
+            f'{wall / size * 1e3:.3f} ms per candidate-step', flush=True)
+    return
 
   seq_total = seq_steps = seq_cpu = 0.0
   seq_losses = []
