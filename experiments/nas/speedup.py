@@ -1,4 +1,4 @@
-"""python -m experiments.nas.speedup [--candidates 32] [--steps 100] [--batch 32] [--sizes 32,128,1000]
+"""python -m experiments.nas.speedup [--candidates 32] [--steps 100] [--batch 32] [--sizes ...]
 
 Parallel candidates against one-by-one training: the same architectures (a fixed random sample
 of the MLP space), the same batches, the same Adam steps, timed two ways:
@@ -32,7 +32,8 @@ def make_step(model, tx):
   def step(params, opt_state, variables, x, y):
     def loss_fn(p):
       logits = model.apply({'params': p, **variables}, x)
-      ce = optax.softmax_cross_entropy_with_integer_labels(logits, jnp.broadcast_to(y, logits.shape[:-1]))
+      labels = jnp.broadcast_to(y, logits.shape[:-1])     # [B] or [P, B]
+      ce = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
       return ce.mean(-1).sum(), ce.mean(-1)   # candidates' losses add: each gets its own gradient
     (_, losses), grads = jax.value_and_grad(loss_fn, has_aux=True)(params)
     updates, opt_state = tx.update(grads, opt_state, params)
