@@ -14,19 +14,23 @@ from etils import epath
 from train import config as config_lib
 from train import loop
 
+# The task: 'digits' is scikit-learn's 8x8 digits; 'shifted' the same digits upsampled to 12x12
+# and placed on a 16x16 canvas at a random shift of up to 2 pixels (train/datasets/affine_digits.py,
+# evaluated on its shifted test split), a harder target for few labels.
+TASKS = {'digits': 'nnzoo_digits', 'shifted': 'nnzoo_affine_digits'}
 SOURCE_CLASSES = (0, 1, 2, 3, 4)
 TARGET_CLASSES = (5, 6, 7, 8, 9)
 HIDDEN = (64, 64, 64)          # Dense_0..Dense_2; Dense_3 is the head
 
 
-def base(seed: int):
+def base(seed: int, task: str = 'digits'):
   c = config_lib.base_config()
   c.seed = seed
   c.model.name, c.model.variant = 'mlp', 'tiny'
   with c.model.unlocked():
     c.model.hidden = HIDDEN
     c.model.num_classes = 5
-  c.data.name = 'nnzoo_digits'
+  c.data.name = TASKS[task]
   c.optimizer.name, c.optimizer.learning_rate = 'adam', 1e-3
   c.plots = False
   c.eval_every = 0
@@ -34,8 +38,8 @@ def base(seed: int):
   return c
 
 
-def pretrain_config(seed: int):
-  c = base(seed)
+def pretrain_config(seed: int, task: str = 'digits'):
+  c = base(seed, task)
   c.data.classes = SOURCE_CLASSES
   c.data.batch_size = 64
   c.num_steps = 1500
@@ -43,9 +47,10 @@ def pretrain_config(seed: int):
   return c
 
 
-def target_config(seed: int, layers: int, mode: str, per_class: int, source: str = ''):
+def target_config(seed: int, layers: int, mode: str, per_class: int, source: str = '',
+                  task: str = 'digits'):
   """mode: 'scratch', 'frozen' (first `layers` copied and frozen) or 'finetune' (copied, trained)."""
-  c = base(seed)
+  c = base(seed, task)
   c.data.classes = TARGET_CLASSES
   c.data.per_class = per_class
   c.data.batch_size = 40
@@ -69,13 +74,13 @@ def _run(config, workdir):
   return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']['accuracy']
 
 
-def accuracy(seed, layers, mode, per_class, workdir) -> float:
-  root = epath.Path(workdir)
+def accuracy(seed, layers, mode, per_class, workdir, task='digits') -> float:
+  root = epath.Path(workdir) if task == 'digits' else epath.Path(workdir) / task
   source = root / f'pretrain_seed{seed}'
   if mode != 'scratch':
-    _run(pretrain_config(seed), source)
+    _run(pretrain_config(seed, task), source)
   name = f'{mode}{layers if mode != "scratch" else ""}_{per_class}pc_seed{seed}'
-  return _run(target_config(seed, layers, mode, per_class, str(source)), root / name)
+  return _run(target_config(seed, layers, mode, per_class, str(source), task), root / name)
 
 
 def grid(workdir, seeds=(0, 1, 2), per_class=(10, 50), layers=(1, 2, 3)):
