@@ -47,4 +47,4 @@ def get_record():
                   'transferred layers) - accuracy(scratch)',
           metric='accuracy difference', threshold=0.10, direction='>=', seeds=(0, 1, 2),
           measure=common.difference(('frozen', LAYERS), ('scratch', 0), LABELS_PER_CLASS, TASK),
-          minutes=3.0))
+          minutes=4.0))

@@ -83,16 +83,16 @@ def accuracy(seed, layers, mode, per_class, workdir, task='digits') -> float:
   return _run(target_config(seed, layers, mode, per_class, str(source), task), root / name)
 
 
-def grid(workdir, seeds=(0, 1, 2), per_class=(10, 50), layers=(1, 2, 3)):
+def grid(workdir, seeds=(0, 1, 2), per_class=(10, 50), layers=(1, 2, 3), task='digits'):
   rows = []
   for pc in per_class:
     for seed in seeds:
       rows.append(dict(per_class=pc, seed=seed, mode='scratch', layers=0,
-                       accuracy=accuracy(seed, 0, 'scratch', pc, workdir)))
+                       accuracy=accuracy(seed, 0, 'scratch', pc, workdir, task)))
       for n in layers:
         for mode in ('frozen', 'finetune'):
           rows.append(dict(per_class=pc, seed=seed, mode=mode, layers=n,
-                           accuracy=accuracy(seed, n, mode, pc, workdir)))
+                           accuracy=accuracy(seed, n, mode, pc, workdir, task)))
       print(f'  {pc} labels/class, seed {seed}: done', flush=True)
   return rows
 
@@ -101,9 +101,12 @@ def main(argv=None):
   parser = argparse.ArgumentParser(description=__doc__)
   parser.add_argument('--workdir', default='runs/transfer_study')
   parser.add_argument('--seeds', default='0,1,2')
+  parser.add_argument('--per_class', default='10,50', help='labels per class, comma-separated')
+  parser.add_argument('--task', default='digits', choices=sorted(TASKS))
   args = parser.parse_args(argv)
-  rows = grid(args.workdir, tuple(int(s) for s in args.seeds.split(',')))
-  out = epath.Path(args.workdir)
+  rows = grid(args.workdir, tuple(int(s) for s in args.seeds.split(',')),
+              tuple(int(s) for s in args.per_class.split(',')), task=args.task)
+  out = epath.Path(args.workdir) / ('' if args.task == 'digits' else args.task)
   (out / 'grid.json').write_text(json.dumps(rows, indent=2))
   import numpy as np
   lines = ['| labels/class | setting | accuracy (mean ± std) |', '|---|---|---|']
@@ -134,7 +137,7 @@ def _plot(groups, path):
       means = [np.mean(groups[(pc, mode, n)]) for n in ns]
       stds = [np.std(groups[(pc, mode, n)]) for n in ns]
       ax.errorbar(ns, means, yerr=stds, fmt=style, label=mode, capsize=3)
-    ax.set_title(f'{pc} labels per class (digits 5-9)')
+    ax.set_title(f'{pc} labels per class (classes 5-9)')
     ax.set_xlabel('layers transferred from digits 0-4')
     ax.set_ylabel('test accuracy')
     ax.legend()
