@@ -96,3 +96,10 @@ def test_class_subset_is_relabelled_with_few_labels(data_dir):
   full = data.make_pipeline(tiny(data_dir))
   assert len(p.eval_source) == sum(int(full.eval_source.arrays['label'][i] in (3, 7))
                                    for i in range(len(full.eval_source)))
+
+
+def test_class_subset_tolerates_a_class_missing_from_the_split():
+  """A small (or mock) split may lack a requested class: it gets its label and no examples."""
+  rows = [{'label': np.int64(y), 'image': np.zeros(2)} for y in (0, 5, 6, 5)]
+  sub = data.Subset(rows, 'label', classes=(5, 9), per_class=0)
+  assert len(sub) == 2 and [sub[i]['label'] for i in range(2)] == [0, 0]

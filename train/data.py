@@ -103,7 +103,9 @@ class Subset:
       idx = np.flatnonzero(labels == c)
       keep.append(idx[:per_class] if per_class else idx)
     self.indices = np.sort(np.concatenate(keep))
-    self._map = np.full(int(labels.max()) + 1, -1, np.int64)
+    # Sized for the requested classes too: a class absent from this split (a small or mock
+    # split) keeps its index, with no examples.
+    self._map = np.full(max(int(labels.max()), max(classes)) + 1, -1, np.int64)
     self._map[classes] = np.arange(len(classes))
     self._source, self._label_key = source, label_key
 
