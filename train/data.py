@@ -14,6 +14,7 @@ numbers, read ahead by its thread pool in order (`ReadOptions`).
 import dataclasses
 import math
 import os
+import threading
 from typing import Callable, Iterator
 
 import grain
@@ -103,7 +104,9 @@ class Subset:
       idx = np.flatnonzero(labels == c)
       keep.append(idx[:per_class] if per_class else idx)
     self.indices = np.sort(np.concatenate(keep))
-    self._map = np.full(int(labels.max()) + 1, -1, np.int64)
+    # Sized for the requested classes too: a class absent from this split (a small or mock
+    # split) keeps its index, with no examples.
+    self._map = np.full(max(int(labels.max()), max(classes)) + 1, -1, np.int64)
     self._map[classes] = np.arange(len(classes))
     self._source, self._label_key = source, label_key
 
@@ -146,6 +149,9 @@ class Pipeline:
 
   def __post_init__(self):
     self._perm_cache = {}
+    # Batches are prepared on prefetch threads; with a tiny train set (few labels per class) one
+    # step spans several epochs, and unguarded threads evicted each other's orders (KeyError).
+    self._perm_lock = threading.Lock()
 
   @property
   def num_train(self) -> int:
@@ -156,12 +162,14 @@ class Pipeline:
     return len(self.eval_source)
 
   def _epoch_order(self, epoch: int) -> np.ndarray:
-    if epoch not in self._perm_cache:
-      if len(self._perm_cache) > 2:
-        self._perm_cache.pop(min(self._perm_cache))
-      rng = np.random.default_rng([self.shuffle_seed, epoch])
-      self._perm_cache[epoch] = rng.permutation(len(self.train_source))
-    return self._perm_cache[epoch]
+    with self._perm_lock:
+      order = self._perm_cache.get(epoch)
+      if order is None:
+        if len(self._perm_cache) > 2:
+          self._perm_cache.pop(min(self._perm_cache))
+        rng = np.random.default_rng([self.shuffle_seed, epoch])
+        order = self._perm_cache[epoch] = rng.permutation(len(self.train_source))
+      return order
 
   def train_indices(self, step: int) -> np.ndarray:
     """Example indices of this process's share of step `step`'s global batch."""
