@@ -11,6 +11,7 @@ from train import config as config_lib
 from train import data
 from train import loop
 from train import preprocess
+from train import shapes
 from train import sharding as sharding_lib
 from train.errors import UserError
 
@@ -110,3 +111,10 @@ def test_full_configs_read_real_tfds_features_and_train(path, model, keys):
   assert int(state.step) == 1 and np.isfinite(float(metrics['loss']))
   sums = jax.jit(run.objective.eval_step)(state, local_eval)
   assert float(sums['count']) == 8 and np.isfinite(float(sums['loss']))
+
+
+def test_shapes_for_aot_and_sharding_reports_come_through_the_input_steps():
+  c = config_lib.load('experiments/sequence/seq2seq_reverse.py:full')
+  example = shapes.example(c)   # mock wmt14 records: the data set is not on this machine
+  assert {k: v.shape for k, v in example.items()} == {
+      'source': (1, 256), 'target': (1, 256), 'target_mask': (1, 256)}

@@ -99,6 +99,14 @@ class Preprocessed:
     return stack([self._step(r) for r in read_rows(self._source, indices)])
 
 
+def open_split(data_config, split: str):
+  """The source of one split as the model reads it: config.data.preprocess applied, if any."""
+  source = open_source(data_config, split)
+  if data_config.preprocess:
+    source = Preprocessed(source, preprocess.compose(data_config.preprocess))
+  return source
+
+
 class ArraySource:
   """A whole split decoded into host memory: the same random access, no per-read decoding."""
 
@@ -253,10 +261,8 @@ def make_pipeline(config) -> Pipeline:
     if value % jax.device_count():
       raise UserError(f'config.data.{key}={value} is not divisible by the {jax.device_count()} '
                       f'devices; use a multiple of {jax.device_count()}')
-  train, test = open_source(d, d.train_split), open_source(d, d.eval_split)
-  if d.preprocess:   # text -> tokens, images -> crops: before the cache, which then holds arrays
-    step = preprocess.compose(d.preprocess)
-    train, test = Preprocessed(train, step), Preprocessed(test, step)
+  # Input steps (text -> tokens, images -> crops) come before the cache, which then holds arrays.
+  train, test = open_split(d, d.train_split), open_split(d, d.eval_split)
   if d.cache:
     train, test = ArraySource(train), ArraySource(test)
   if d.classes or d.per_class:
