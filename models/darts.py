@@ -156,7 +156,7 @@ class MixedOp(nn.Module):
   def __call__(self, x, weights, train):
     out = 0.0
     for k, name in enumerate(self.ops):
-      if name == 'none':   # w * 0 adds nothing, and nothing to alpha's gradient either
+      if name == 'none':   # w * 0 adds nothing ('none' still competes through the softmax)
         continue
       out = out + weights[k] * Op(name, self.features, self.stride, affine=False)(x, train)
     if isinstance(out, float):
@@ -438,8 +438,10 @@ VARIANTS = {
     # Liu et al. 2019 Section 3.1.1 on the MLP space of this study (no row in the paper).
     'mlp': (SuperMLP, dict()),
     'cells_tiny': (SearchNetwork, dict(channels=4, layers=3, steps=2, stem_multiplier=1)),
-    # A CPU-scale search network for 8x8 digits: 5 cells, 8 channels, 3 nodes.
-    'cells_small': (SearchNetwork, dict(channels=8, layers=5, steps=3)),
+    # A CPU-scale search network for 8x8 digits: 3 cells (normal, reduction, reduction), 8
+    # channels, 2 nodes. (XLA's CPU compile of the search step grows fast with the cell count:
+    # this one takes minutes on 2 busy cores.)
+    'cells_small': (SearchNetwork, dict(channels=8, layers=3, steps=2)),
     # Liu et al. 2019 Section 3.1.1 / A.1.1: 8 cells, 16 initial channels, 4 nodes, 8 ops.
     'search_cifar10': (SearchNetwork, dict(channels=16, layers=8, steps=4, ops=PAPER_OPS)),
     # Liu et al. 2019 Section 3.2 / A.1.2: 20 cells, 36 channels, auxiliary head, drop path 0.2,

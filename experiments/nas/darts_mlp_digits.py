@@ -17,7 +17,8 @@ least the median test accuracy of the study's tabular benchmark (experiments/nas
 budget. The measured number is retrained accuracy minus that median (threshold 0); a seed whose
 alpha did not move or whose architecture is invalid scores -1. Each seed's architecture, its share
 of parameter-free ops (here: 'absent' layers; DARTS is known to drift toward parameter-free ops)
-and alpha's statistics are printed and written to the seed's workdir as darts.json.
+and alpha's statistics are printed, written to the seed's workdir as darts.json, and kept per seed
+under 'details' in the recorded results/darts_mlp_digits.json.
 
   python -m train --config experiments/nas/darts_mlp_digits.py --workdir runs/darts_mlp
   python -m experiments.reproduce experiments/nas/darts_mlp_digits.py
@@ -92,15 +93,15 @@ def retrain_config(arch, steps: int, seed: int):
 def benchmark_median(cache_dir):
   """(budget, median test accuracy) of the tabular benchmark at its largest budget.
 
-  Without the benchmark (experiments/nas/table.py not in this checkout) the median comes from
-  FALLBACK_ARCHS random architectures of the space trained here once (seed 0 each, cached in
-  cache_dir/random_median.json) for FALLBACK_BUDGET steps.
+  Without the benchmark (experiments/nas/table.py or its table file not in this checkout) the
+  median comes from FALLBACK_ARCHS random architectures of the space trained here once (seed 0
+  each, cached in cache_dir/random_median.json) for FALLBACK_BUDGET steps, the same way.
   """
   try:
     from experiments.nas import table
-  except ImportError:
+    bench = table.load()
+  except (ImportError, FileNotFoundError):
     return FALLBACK_BUDGET, _random_median(cache_dir)
-  bench = table.load()
   budget = max(bench.budgets)
   return budget, float(bench.median_test_accuracy(budget))
 
@@ -159,7 +160,9 @@ def measure(seed, workdir, overrides):
         f'{found["parameter_free_share"]:.2f}, alpha max dev {found["alpha_max_dev"]:.3f} '
         f'entropy {found["alpha_entropy"]:.3f}; retrained {accuracy:.4f} vs table median '
         f'{median:.4f} at {budget} steps', flush=True)
-  return value
+  return value, {k: info[k] for k in ('architecture', 'ops', 'parameter_free_share',
+                                      'alpha_max_dev', 'alpha_entropy', 'retrained_accuracy',
+                                      'table_median', 'budget')}
 
 
 def _valid(arch) -> bool:
@@ -195,6 +198,6 @@ def get_record():
                  'architecture is invalid)',
           threshold=0.0, direction='>=', seeds=(0, 1, 2), measure=measure, minutes=4.0),
       notes='Per seed the derived architecture and its share of parameter-free ops (absent '
-            'layers) are printed by the reproduce command and stored in <workdir>/seed<N>/'
-            'darts.json.',
+            'layers) are printed by the reproduce command and recorded under "details" in '
+            'results/darts_mlp_digits.json.',
   )
