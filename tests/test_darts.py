@@ -168,3 +168,27 @@ def test_cutout_zeroes_a_square_of_the_given_side():
   y = darts.augment(x, jax.random.PRNGKey(0), pad=0, cutout=16)
   zeroed = (y[..., 0] == 0).sum((1, 2))
   assert int(zeroed.max()) == 256 and int(zeroed.min()) >= 64   # clipped at the border
+
+
+def test_full_scale_configs_state_the_papers_schedule_and_build_on_mock_cifar10():
+  import tensorflow_datasets as tfds
+  from train import sharding as sharding_lib
+  search = config_lib.load('experiments/nas/darts_cifar10.py:full')
+  evaluation = config_lib.load('experiments/nas/darts_cifar10.py:full_eval')
+  assert search.num_steps == 391 * 50 and search.data.batch_size == 64
+  assert evaluation.num_steps == 521 * 600 and evaluation.data.batch_size == 96
+  model = models.build(evaluation.model)
+  assert (model.layers, model.channels, model.cutout, model.drop_path) == (20, 36, 16, 0.2)
+  assert evaluation.objective_args.aux_weight == 0.4
+  c = config_lib.load('experiments/nas/darts_cifar10.py:full_eval')
+  with c.unlocked():
+    c.data.batch_size = c.data.eval_batch_size = 8
+  mesh = sharding_lib.make_mesh(c.mesh)
+  with tfds.testing.mock_data(num_examples=16):
+    batch = data.global_batch(data.make_pipeline(c).train_batch(0),
+                              sharding_lib.batch_sharding(mesh))
+  assert set(batch) == {'image', 'label'}        # cifar10's text 'id' is dropped
+  params = loop.build(c, mesh, batch).abstract_state.params
+  count = sum(np.prod(x.shape) for k, v in params.items() if not k.startswith('Auxiliary')
+              for x in jax.tree.leaves(v))
+  assert 3.2e6 < count < 3.45e6   # the paper's Table 1: 3.3M parameters (without the aux head)

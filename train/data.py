@@ -135,8 +135,10 @@ def stack(rows: list[dict]) -> dict:
 
 
 def scale_images(batch: dict) -> dict:
-  """uint8 images (TFDS Image features) -> float32 in [0, 1]; everything else unchanged."""
-  return {k: (v.astype(np.float32) / 255.0 if v.dtype == np.uint8 else v) for k, v in batch.items()}
+  """uint8 images (TFDS Image features) -> float32 in [0, 1]; text features (cifar10's 'id'), which
+  no device array can hold, are dropped; everything else unchanged."""
+  return {k: (v.astype(np.float32) / 255.0 if v.dtype == np.uint8 else v) for k, v in batch.items()
+          if v.dtype.kind not in 'OSU'}
 
 
 @dataclasses.dataclass
@@ -227,20 +229,31 @@ def make_pipeline(config) -> Pipeline:
       raise UserError(f'config.data.{key}={value} is not divisible by the {jax.device_count()} '
                       f'devices; use a multiple of {jax.device_count()}')
   train, test = open_source(d, d.train_split), open_source(d, d.eval_split)
-  val = open_source(d, d.val_split) if d.val_split else None
   if d.cache:
     train, test = ArraySource(train), ArraySource(test)
-    val = ArraySource(val) if val is not None else None
   if d.classes or d.per_class:
     train = Subset(train, d.label_key, d.classes, d.per_class)
     test = Subset(test, d.label_key, d.classes)
-    val = Subset(val, d.label_key, d.classes, d.per_class) if val is not None else None
-  for split, source in ((d.train_split, train), (d.val_split, val)):
-    if source is not None and not len(source):
-      raise UserError(f'split {split!r} of {d.name!r} has no examples'
-                      + (f' of classes {tuple(d.classes)}' if d.classes else ''))
+  if not len(train):
+    raise UserError(f'split {d.train_split!r} of {d.name!r} has no examples'
+                    + (f' of classes {tuple(d.classes)}' if d.classes else ''))
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
-  return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=val)
+  return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d))
+
+
+def _val_source(d):
+  """The second stream's split (config.data.val_split), prepared as the train split is."""
+  if not d.val_split:
+    return None
+  val = open_source(d, d.val_split)
+  if d.cache:
+    val = ArraySource(val)
+  if d.classes or d.per_class:
+    val = Subset(val, d.label_key, d.classes, d.per_class)
+  if not len(val):
+    raise UserError(f'split {d.val_split!r} of {d.name!r} has no examples'
+                    + (f' of classes {tuple(d.classes)}' if d.classes else ''))
+  return val
 
 
 def global_batch(local: dict, sharding) -> dict:
