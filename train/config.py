@@ -188,8 +188,10 @@ def _add_model_field(config, field, raw, item):
   import models
   allowed = models.fields(config.model)
   if field not in allowed:
-    raise UserError(f'unknown config key model.{field!r} in {item!r}; nearest valid keys: '
-                    f'{nearest(field, allowed)}')
+    close = nearest(field, allowed)
+    if not close.startswith('('):
+      close = ', '.join('model.' + k for k in close.split(', '))
+    raise UserError(f"unknown config key 'model.{field}' in {item!r}; nearest valid keys: {close}")
   try:
     value = ast.literal_eval(raw)
   except (ValueError, SyntaxError):

@@ -20,6 +20,7 @@ from train.objectives import classification
 from train.objectives import darts
 from train.objectives import gan
 from train.objectives import lm
+from train.objectives import population
 from train.objectives import rbf
 from train.objectives import reconstruction
 from train.objectives import regression
@@ -37,6 +38,7 @@ OBJECTIVES = {
     'gan': gan.GANObjective,
     'capsule': capsule.Capsule,
     'darts': darts.DARTS,
+    'population': population.PopulationClassification,
 }
 
 
