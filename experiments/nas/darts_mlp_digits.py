@@ -6,9 +6,8 @@ ops of models/nas_mlp.py (absent = identity, Dense 16/32/64 x relu/tanh/sigmoid)
 held-out half of the training set ('train[50%:]', the engine's val stream) and one step of the
 weights on a batch of the other half. Adam for the weights rather than the paper's SGD 0.025: on
 this MLP, SGD 0.025 for 600 steps left the supernet at chance (15% test accuracy, calibration).
-Alpha's Adam lr is 3e-3 instead of 3e-4: in that
-calibration run the paper's 3e-4 moved alpha by only 0.02 (max |p - 1/K|) in 600 steps, and this
-search is 1000 steps, not 50 epochs.
+Alpha's Adam lr is 3e-3 instead of 3e-4: in that calibration run the paper's 3e-4 moved alpha by
+only 0.02 (max |p - 1/K|) in 600 steps, and this search is 1000 steps, not 50 epochs.
 Discretize: argmax of alpha per layer -> an arch tuple; retrain it from scratch as
 `nas_mlp.SpaceMLP` through the engine exactly as the table's entries were trained, for the
 table's largest budget (270 steps).
