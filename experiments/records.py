@@ -35,7 +35,9 @@ class Claim:
   seeds: Sequence[int] = (0,)
   config_arg: str = ''            # get_config(config_arg) is trained by the default measure
   eval_key: str = 'accuracy'      # which eval metric of the run's summary is the number
-  measure: Optional[Callable] = None  # (seed, workdir, overrides) -> float; replaces the default
+  # (seed, workdir, overrides) -> float, or (float, dict of details stored per seed in the
+  # recorded JSON); replaces the default
+  measure: Optional[Callable] = None
   minutes: float = 1.0            # CPU wall time of all seeds on 2 cores; > 15 is marked slow
 
   def passes(self, value: float) -> bool:

@@ -52,13 +52,16 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
   seeds = tuple(seeds) if seeds else tuple(claim.seeds)
   if threshold is not None:
     claim = dataclasses.replace(claim, threshold=threshold)
-  values, t0 = [], time.time()
+  values, details, t0 = [], [], time.time()
   for seed in seeds:
     wd = epath.Path(workdir) / f'seed{seed}'
     if claim.measure is not None:
       value = claim.measure(seed, wd, list(overrides))
     else:
       value = train_measure(module, claim, seed, wd, list(overrides))
+    if isinstance(value, tuple):   # (value, {what else the measure saw}): kept in the record
+      value, detail = value
+      details.append({'seed': seed, **detail})
     values.append(float(value))
     print(f'  seed {seed}: {claim.metric} = {value:.4f}', flush=True)
   mean, std = records.mean_std(values)
@@ -71,6 +74,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
       'seeds': list(seeds), 'values': values, 'mean': mean, 'std': std,
       'threshold': claim.threshold, 'direction': claim.direction,
       'passed': claim.passes(mean), 'wall_s': round(time.time() - t0, 1),
+      **({'details': details} if details else {}),
       **provenance.stamp(),
   }
 

@@ -11,6 +11,7 @@ import difflib
 from models import autoencoder
 from models import capsnet
 from models import cnn
+from models import darts
 from models import gan
 from models import matrix_capsules
 from models import mlp
@@ -33,6 +34,7 @@ FAMILIES = {
     'capsnet': capsnet,
     'matrix_capsules': matrix_capsules,
     'nas_mlp': nas_mlp,
+    'darts': darts,
 }
 
 

@@ -43,6 +43,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.data_dir = ''          # '' -> $NNZOO_DATA_DIR or ~/.cache/nnzoo/tensorflow_datasets
   c.data.train_split = 'train'
   c.data.eval_split = 'test'
+  # A second train-time stream, e.g. 'train[50%:]' (with train_split 'train[:50%]'): each train
+  # batch then also holds a batch of it under 'val_'-prefixed keys, for bilevel objectives (DARTS).
+  c.data.val_split = ''
   c.data.batch_size = 128       # global, over all processes and devices
   c.data.eval_batch_size = 0    # 0 -> batch_size
   c.data.cache = True           # decode the split once into host memory (small data sets)

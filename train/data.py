@@ -9,6 +9,13 @@ is a pure function of `s` (positions s*B .. (s+1)*B of the epoch-permuted stream
 taking every P-th), so the iterator's position is the step itself and a resumed run sees exactly
 the data an uninterrupted one would. grain runs the steps' batches as a `MapDataset` over step
 numbers, read ahead by its thread pool in order (`ReadOptions`).
+
+A second stream (`config.data.val_split`, e.g. 'train[50%:]' beside train_split 'train[:50%]'):
+bilevel objectives (DARTS) update some parameters on held-out data in the same step as the
+others on training data. When it is set, every train batch also carries a batch of that split,
+its keys prefixed 'val_' ('val_image', 'val_label'), drawn by the same rule from its own seeded
+permutation, so it too is a pure function of the step and resumes exactly. Objectives that do not
+ask for those keys never see a difference; with the key unset nothing changes at all.
 """
 
 import contextlib
@@ -185,8 +192,10 @@ def stack(rows: list[dict]) -> dict:
 
 
 def scale_images(batch: dict) -> dict:
-  """uint8 images (TFDS Image features) -> float32 in [0, 1]; everything else unchanged."""
-  return {k: (v.astype(np.float32) / 255.0 if v.dtype == np.uint8 else v) for k, v in batch.items()}
+  """uint8 images (TFDS Image features) -> float32 in [0, 1]; text features (cifar10's 'id'), which
+  no device array can hold, are dropped; everything else unchanged."""
+  return {k: (v.astype(np.float32) / 255.0 if v.dtype == np.uint8 else v) for k, v in batch.items()
+          if v.dtype.kind not in 'OSU'}
 
 
 @dataclasses.dataclass
@@ -200,6 +209,7 @@ class Pipeline:
   process_index: int
   process_count: int
   transform: Callable[[dict], dict] = scale_images
+  val_source: object = None      # the second stream's split (keys prefixed VAL_PREFIX), or None
 
   def __post_init__(self):
     self._perm_cache = {}
@@ -215,31 +225,39 @@ class Pipeline:
   def num_eval(self) -> int:
     return len(self.eval_source)
 
-  def _epoch_order(self, epoch: int) -> np.ndarray:
+  def _epoch_order(self, epoch: int, stream: int = 0) -> np.ndarray:
+    """Stream 0 is the train split, stream 1 the val split (its own permutations)."""
+    key = (stream, epoch)
     with self._perm_lock:
-      order = self._perm_cache.get(epoch)
+      order = self._perm_cache.get(key)
       if order is None:
-        if len(self._perm_cache) > 2:
-          self._perm_cache.pop(min(self._perm_cache))
-        rng = np.random.default_rng([self.shuffle_seed, epoch])
-        order = self._perm_cache[epoch] = rng.permutation(len(self.train_source))
+        if len(self._perm_cache) > 4:
+          self._perm_cache.pop(min(self._perm_cache, key=lambda k: k[1]))
+        seed = [self.shuffle_seed, epoch] + ([stream] if stream else [])
+        n = len(self.train_source if stream == 0 else self.val_source)
+        order = self._perm_cache[key] = np.random.default_rng(seed).permutation(n)
       return order
 
-  def train_indices(self, step: int) -> np.ndarray:
+  def train_indices(self, step: int, stream: int = 0) -> np.ndarray:
     """Example indices of this process's share of step `step`'s global batch."""
-    n = len(self.train_source)
+    n = len(self.train_source if stream == 0 else self.val_source)
     pos = np.arange(step * self.global_batch, (step + 1) * self.global_batch)
     pos = pos[self.process_index::self.process_count]
     epochs = pos // n
     out = np.empty_like(pos)
     for e in np.unique(epochs):
       sel = epochs == e
-      out[sel] = self._epoch_order(int(e))[pos[sel] % n]
+      out[sel] = self._epoch_order(int(e), stream)[pos[sel] % n]
     return out
 
   def train_batch(self, step: int) -> dict:
-    """This process's part of the global batch that step `step` trains on."""
-    return self.transform(read(self.train_source, self.train_indices(step)))
+    """This process's part of the global batch that step `step` trains on (with the val
+    stream's batch under VAL_PREFIX keys when there is one)."""
+    batch = self.transform(read(self.train_source, self.train_indices(step)))
+    if self.val_source is not None:
+      val = self.transform(read(self.val_source, self.train_indices(step, stream=1)))
+      batch.update({VAL_PREFIX + k: v for k, v in val.items()})
+    return batch
 
   def train_stream(self, start: int, stop: int, sharding, threads: int = 2) -> Iterator[dict]:
     """Global batches of steps start..stop-1, prepared ahead on grain's read threads, in order."""
@@ -261,6 +279,9 @@ class Pipeline:
       yield batch
 
 
+VAL_PREFIX = 'val_'
+
+
 def make_pipeline(config) -> Pipeline:
   d = config.data
   pc, pi = jax.process_count(), jax.process_index()
@@ -280,7 +301,22 @@ def make_pipeline(config) -> Pipeline:
     raise UserError(f'split {d.train_split!r} of {d.name!r} has no examples'
                     + (f' of classes {tuple(d.classes)}' if d.classes else ''))
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
-  return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc)
+  return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d))
+
+
+def _val_source(d):
+  """The second stream's split (config.data.val_split), prepared as the train split is."""
+  if not d.val_split:
+    return None
+  val = open_split(d, d.val_split)
+  if d.cache:
+    val = ArraySource(val)
+  if d.classes or d.per_class:
+    val = Subset(val, d.label_key, d.classes, d.per_class)
+  if not len(val):
+    raise UserError(f'split {d.val_split!r} of {d.name!r} has no examples'
+                    + (f' of classes {tuple(d.classes)}' if d.classes else ''))
+  return val
 
 
 def global_batch(local: dict, sharding) -> dict:

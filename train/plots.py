@@ -56,3 +56,24 @@ def prediction_grid(images, labels, predictions, path, max_images: int = 32):
   fig.savefig(path, dpi=90)
   plt.close(fig)
   return path
+
+
+def heatmaps(panels, path):
+  """One heatmap per (title, matrix, row labels, column labels), e.g. DARTS's softmax(alpha) per
+  edge and op, each cell annotated with its value."""
+  fig, axes = plt.subplots(1, len(panels), squeeze=False,
+                           figsize=(sum(1.0 + 0.75 * len(p[3]) for p in panels),
+                                    1.5 + 0.32 * max(len(p[2]) for p in panels)))
+  for ax, (title, matrix, rows, cols) in zip(axes.flat, panels):
+    matrix = np.asarray(matrix)
+    ax.imshow(matrix, cmap='viridis', aspect='auto', vmin=0, vmax=max(float(matrix.max()), 1e-6))
+    ax.set_xticks(range(len(cols)), cols, rotation=60, ha='right', fontsize=7)
+    ax.set_yticks(range(len(rows)), rows, fontsize=7)
+    for (i, j), v in np.ndenumerate(matrix):
+      ax.text(j, i, f'{v:.2f}', ha='center', va='center', fontsize=5.5,
+              color='white' if v < 0.6 * matrix.max() else 'black')
+    ax.set_title(title, fontsize=9)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+  return path

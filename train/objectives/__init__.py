@@ -21,6 +21,7 @@ it is training. A new kind of training is a new class here, not a branch in the 
 from train.errors import UserError
 from train.objectives import capsule
 from train.objectives import classification
+from train.objectives import darts
 from train.objectives import gan
 from train.objectives import lm
 from train.objectives import population
@@ -40,6 +41,7 @@ OBJECTIVES = {
     'rbf': rbf.RBFObjective,
     'gan': gan.GANObjective,
     'capsule': capsule.Capsule,
+    'darts': darts.DARTS,
     'population': population.PopulationClassification,
 }
 

@@ -1,4 +1,9 @@
-"""Supervised classification: softmax cross-entropy on integer labels; accuracy."""
+"""Supervised classification: softmax cross-entropy on integer labels; accuracy.
+
+A model may return (logits, auxiliary logits) when training (an auxiliary classifier head, as in
+Szegedy et al. 2015 and the DARTS evaluation network); the loss then adds
+objective_args.aux_weight (default 0.4) times the auxiliary head's cross-entropy.
+"""
 
 import jax.numpy as jnp
 import optax
@@ -10,8 +15,14 @@ class Classification(LossObjective):
   label_key = 'label'
 
   def per_example(self, logits, batch):
+    aux = None
+    if isinstance(logits, tuple):
+      logits, aux = logits
     labels = batch[self.label_key]
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
+    if aux is not None:
+      weight = float(self.config.objective_args.get('aux_weight', 0.4))
+      losses = losses + weight * optax.softmax_cross_entropy_with_integer_labels(aux, labels)
     correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
     return losses, {'accuracy': correct}
 
