@@ -294,10 +294,11 @@ def side_by_side(name: str, steps: int, warmup: int, reference: str, rounds: int
                          capture_output=True, text=True, check=True).stdout
     line = json.loads([l for l in out.splitlines() if l.startswith('{')][-1])
     theirs.append(line)
-  ours_s = statistics.median(r['median_step_s'] for r in ours)
+  ours_s = statistics.median(r['median_step_s'] for r in ours)   # median of the rounds' medians
   theirs_s = statistics.median(r.get('median_step_s', r.get('median_s')) for r in theirs)
   result = dict(ours[-1])
   result.update(median_step_s=ours_s, examples_per_s=result['batch'] / ours_s,
+                timed_steps=sum(r['timed_steps'] for r in ours),
                 gflops=result['flops_per_step'] / ours_s / 1e9, rounds=rounds,
                 reference={'command': reference, 'median_step_s': theirs_s,
                            'framework': theirs[-1].get('framework'),
