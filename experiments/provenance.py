@@ -1,6 +1,7 @@
 """Where a number came from: the commit, the machine and the time, attached to every result."""
 
 import datetime
+import fnmatch
 import os
 import platform
 import subprocess
@@ -8,14 +9,21 @@ import subprocess
 import jax
 
 
+def _is_record(line: str) -> bool:
+  """Recorded outputs (bench lines, claim JSON) do not make the code that produced them dirty."""
+  path = line[3:].strip()
+  return path == 'experiments/bench/results.jsonl' or fnmatch.fnmatch(path, 'experiments/*/results/*.json')
+
+
 def commit() -> str:
-  """Short hash of HEAD, with '+dirty' when tracked files differ from it."""
+  """Short hash of HEAD, with '+dirty' when tracked files other than records differ from it."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
   try:
     head = subprocess.run(['git', 'rev-parse', '--short=10', 'HEAD'], cwd=root, capture_output=True,
                           text=True, check=True).stdout.strip()
-    dirty = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root,
-                           capture_output=True, text=True).stdout.strip()
+    status = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root,
+                            capture_output=True, text=True).stdout
+    dirty = [l for l in status.splitlines() if l.strip() and not _is_record(l)]
     return head + ('+dirty' if dirty else '')
   except (OSError, subprocess.CalledProcessError):
     return 'unknown'

@@ -15,6 +15,7 @@ import dataclasses
 import json
 import os
 import platform
+import shlex
 import statistics
 import sys
 import time
@@ -285,7 +286,6 @@ def side_by_side(name: str, steps: int, warmup: int, reference: str, rounds: int
   `median_step_s`), e.g. the PyTorch reference's `python bench_torch.py --workload cnn`; it is
   given `--steps N` per round. Alternating rounds share whatever else the machine is doing.
   """
-  import shlex
   import subprocess
   ours, theirs = [], []
   for _ in range(rounds):
@@ -394,8 +394,8 @@ def main(argv=None):
   result.update(machine())
   if result.get('estimate'):
     result['hardware'] = f'TPU {args.tpu_estimate} (XLA estimate, compiled on {result["hardware"]})'
-  result['command'] = 'python -m train.bench ' + ' '.join(a for a in (argv or sys.argv[1:])
-                                                          if a != '--record')
+  result['command'] = 'python -m train.bench ' + shlex.join(
+      a for a in (argv or sys.argv[1:]) if a != '--record')
   print(json.dumps(result, sort_keys=True))
   if args.record:
     record(result)
