@@ -132,3 +132,39 @@ def test_two_processes_train_like_one_die_together_and_resume(data_dir, tmp_path
   losses = train_losses(workdir)
   steps = range(latest + 1, latest + 11)
   np.testing.assert_allclose([losses[s] for s in steps], [reference[s] for s in steps], rtol=1e-4)
+
+
+POPULATION_CONFIG = '''
+from experiments.nas import make_table
+from models import nas_mlp
+
+
+def get_config(arg=''):
+  c = make_table.config(seed=0, archs=nas_mlp.VARIANTS['population_tiny'][1]['archs'],
+                        num_steps=20)
+  c.mesh.data, c.mesh.model = 2, -1     # one data shard per host, the candidates over its devices
+  c.log_every = 1
+  return c
+'''
+
+
+def test_population_of_candidates_trains_across_two_hosts_like_on_one(data_dir, tmp_path):
+  """NAS's parallel candidates (one vmapped step, the population axis over the 'model' mesh axis)
+  run across 2 processes x 4 devices exactly as on 1 process x 8 devices."""
+  spec = tmp_path / 'population.py'
+  spec.write_text(POPULATION_CONFIG)
+  loop.train_and_evaluate(config_lib.load(str(spec)), tmp_path / 'one', progress=False)
+  reference = train_losses(tmp_path / 'one')
+  cmd = [sys.executable, '-m', 'launch.local', '--num_processes', '2', '--devices_per_process',
+         '4', '--heartbeat_timeout', '30', '--', sys.executable, '-m', 'train', '--config',
+         str(spec), '--workdir', str(tmp_path / 'two')]
+  r = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
+                     cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert r.returncode == 0, r.stderr[-3000:]
+  summary = json.loads((tmp_path / 'two' / 'summary.json').read_text())
+  assert summary['processes'] == 2 and summary['devices'] == 8
+  losses = train_losses(tmp_path / 'two')
+  assert sorted(losses) == sorted(reference) == list(range(1, 21))
+  np.testing.assert_allclose([losses[s] for s in range(1, 21)],
+                             [reference[s] for s in range(1, 21)], rtol=1e-5)
+  assert losses[20] < losses[1]
