@@ -19,6 +19,7 @@ from train.objectives import capsule
 from train.objectives import classification
 from train.objectives import gan
 from train.objectives import lm
+from train.objectives import multilabel
 from train.objectives import rbf
 from train.objectives import reconstruction
 from train.objectives import regression
@@ -35,6 +36,7 @@ OBJECTIVES = {
     'rbf': rbf.RBFObjective,
     'gan': gan.GANObjective,
     'capsule': capsule.Capsule,
+    'multilabel': multilabel.MultiLabel,
 }
 
 
