@@ -1,12 +1,16 @@
 """Two overlapping digits: the overlay generator, the builder on digits and on (mocked) mnist, the
 two-digit capsule objective, the multi-label CNN objective and the full-scale configs."""
 
+import json
+
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 import tensorflow_datasets as tfds
 
+import models
 from train import config as config_lib
 from train import data
 from train import loop
@@ -96,44 +100,56 @@ def test_margin_loss_with_two_targets_and_top_two_metrics():
   np.testing.assert_array_equal(m['digit_accuracy'], [1.0, 0.5])
 
 
-def _tiny_step_metrics(spec, data_dir, steps):
+def _train_tiny(spec, data_dir, workdir, steps):
+  """Trains a tiny config through the loop; returns its summary and its train loss curve."""
   c = config_lib.load(spec)
   with c.unlocked():
     c.data.data_dir = data_dir
-    c.data.batch_size = 16
-  mesh = sharding_lib.make_mesh(c.mesh)
-  pipeline = data.make_pipeline(c)
-  sharding = sharding_lib.batch_sharding(mesh)
-  batch = data.global_batch(pipeline.train_batch(0), sharding)
-  run = loop.build(c, mesh, batch)
-  state = run.objective.init_state(jax.random.PRNGKey(0), batch)
-  step = jax.jit(run.objective.train_step)
-  losses = []
-  for _ in range(steps):
-    state, metrics = step(state, batch)
-    losses.append(float(metrics['loss']))
-  return run, state, batch, losses
+    c.num_steps = steps
+    c.log_every = 5
+    c.plots = True
+  summary = loop.train_and_evaluate(c, workdir, progress=True)   # progress: metrics.jsonl
+  rows = [json.loads(l) for l in (workdir / 'metrics.jsonl').read_text().splitlines()]
+  return summary, [r['loss'] for r in rows if r['split'] == 'train']
 
 
-def test_two_digit_capsnet_reconstructs_each_digit_and_learns(data_dir, tmp_path):
-  run, state, batch, losses = _tiny_step_metrics('experiments/capsnet/multi_digits.py:tiny',
-                                                 data_dir, 15)
-  assert losses[-1] < 0.7 * losses[0]
-  obj = run.objective
-  out = obj.forward({'params': state.params}, batch, train=False, rngs={}, mutable=False)
-  assert out['reconstruction'].shape == (16, 2, 12, 12, 1) == out['target'].shape
-  # Each digit's reconstruction is decoded from the capsule of its own label.
-  second = obj.model.apply({'params': state.params}, out['capsules'], batch['label2'],
-                           (12, 12, 1), method='decode')
-  np.testing.assert_allclose(out['reconstruction'][:, 1], second, atol=1e-6)
-  paths = obj.plots(state, batch, tmp_path)
-  assert {p.name for p in paths} == {'coupling.png', 'two_digits.png'}
+def test_two_digit_capsnet_loss_falls_and_draws_both_digits(data_dir, tmp_path):
+  summary, losses = _train_tiny('experiments/capsnet/multi_digits.py:tiny', data_dir, tmp_path, 20)
+  assert losses[-1] < 0.85 * losses[0]
+  assert {'accuracy', 'digit_accuracy', 'margin_loss', 'recon_mse'} <= set(summary['eval'])
+  assert (tmp_path / 'plots' / 'two_digits.png').exists()
 
 
-def test_multilabel_cnn_learns_on_pairs(data_dir):
-  _, _, _, losses = _tiny_step_metrics('experiments/capsnet/multi_digits_cnn.py:tiny', data_dir,
-                                       15)
-  assert losses[-1] < 0.8 * losses[0]
+def test_each_digit_is_reconstructed_from_its_own_capsule():
+  c = config_lib.load('experiments/capsnet/multi_digits.py:tiny')
+  model = models.build(c.model)
+  obj = capsule.Capsule(c, model, optax.adam(1e-3))
+  rng = np.random.default_rng(0)
+  batch = {'image': rng.random((4, 12, 12, 1), np.float32),
+           'image1': rng.random((4, 12, 12, 1), np.float32),
+           'image2': rng.random((4, 12, 12, 1), np.float32),
+           'label': np.array([0, 1, 2, 3]), 'label2': np.array([5, 6, 7, 8])}
+  state = jax.jit(obj.init_state)(jax.random.PRNGKey(0), batch)
+  variables = {'params': state.params}
+  out = jax.jit(lambda v, b: obj.forward(v, b, False, {}, False))(variables, batch)
+  assert out['reconstruction'].shape == (4, 2, 12, 12, 1) == out['target'].shape
+  np.testing.assert_array_equal(out['target'][:, 1], batch['image2'])
+  decode = jax.jit(lambda v, caps, chosen: model.apply(v, caps, chosen, (12, 12, 1),
+                                                       method='decode'))
+  for k, key in enumerate(('label', 'label2')):
+    np.testing.assert_allclose(out['reconstruction'][:, k],
+                               decode(variables, out['capsules'], batch[key]), atol=1e-5)
+  loss, metrics = obj.per_example(out, batch)
+  sse = np.square(out['reconstruction'] - out['target']).reshape(4, -1).sum(-1)
+  np.testing.assert_allclose(loss, metrics['margin_loss'] + obj.recon_weight * sse, rtol=1e-5)
+
+
+def test_multilabel_cnn_learns_on_pairs(data_dir, tmp_path):
+  summary, losses = _train_tiny('experiments/capsnet/multi_digits_cnn.py:tiny', data_dir,
+                                tmp_path, 20)
+  assert losses[-1] < 0.9 * losses[0]
+  assert {'accuracy', 'digit_accuracy'} <= set(summary['eval'])
+  assert (tmp_path / 'plots' / 'predictions.png').exists()
 
 
 @pytest.mark.parametrize('spec', ['experiments/capsnet/multi_digits.py:full',

@@ -217,7 +217,6 @@ class Capsule(LossObjective):
           directory / 'capsule_dimensions.png'))
     return paths
 
-
   def plots_two_digits(self, state, batch, directory):
     """Section 6 / Figure 5: the two longest capsules, each decoded alone, in red and green."""
     variables = {'params': state.params, **state.model_state}
