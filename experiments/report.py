@@ -66,20 +66,38 @@ def _load(r):
 
 
 def bench_table() -> str:
+  """One row per measured workload: ours, PyTorch timed alternately in the same run (when the
+  line has a reference), the share of the same machine's matmul peak, the input path, and
+  XLA's TPU cost estimate of the same step (labelled as an estimate)."""
   path = os.path.join(REPO, 'experiments', 'bench', 'results.jsonl')
   rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
-  head = ['workload', 'median step (s)', 'examples/s', 'GFLOP/s', 'compile (s)', 'other load',
+  estimates = {(r['workload'], tuple(r.get('overrides', ()))): r for r in rows if r.get('estimate')}
+  peaks = {r['hardware']: r['peak_gflops'] for r in rows if r['workload'] == 'peak'}
+  head = ['workload', 'median step (s)', 'PyTorch, same run (s)', 'vs PyTorch', 'examples/s',
+          'GFLOP/s', 'of peak', 'compile (s)', 'other load', 'TPU v5e:2x2 estimate (ms/step)',
           'command', 'hardware, commit, date']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
-  for r in sorted(rows, key=lambda r: (r['hardware'], r['workload'], r.get('input_only', False))):
+  measured = [r for r in rows if not r.get('estimate')]
+  for r in sorted(measured, key=lambda r: (r['hardware'], r['workload'], r.get('input_only', False),
+                                           tuple(r.get('overrides', ())))):
+    levers = ' '.join(r.get('overrides', ()))
+    name = r['workload'] + (f' ({levers})' if levers else '')
     if r['workload'] == 'peak':
-      cells = ['peak (f32 matmul)', '', '', f'{r["peak_gflops"]:.0f}', '', '']
+      cells = ['peak (f32 matmul)', '', '', '', '', f'{r["peak_gflops"]:.0f}', '', '', '', '']
     elif r.get('input_only'):
-      cells = [f'{r["workload"]} input path ({r["data"]})', f'{r["mean_batch_s"]:.5f}',
-               f'{r["examples_per_s"]:.0f}', '', '', _load(r)]
+      cells = [f'{r["workload"]} input path ({r["data"]})', f'{r["mean_batch_s"]:.5f}', '', '',
+               f'{r["examples_per_s"]:.0f}', '', '', '', _load(r), '']
     else:
-      cells = [r['workload'], f'{r["median_step_s"]:.4f}', f'{r["examples_per_s"]:.0f}',
-               f'{r["gflops"]:.1f}', f'{r["compile_s"]:.1f}', _load(r)]
+      ref = r.get('reference') or {}
+      peak = peaks.get(r['hardware'])
+      est = estimates.get((r['workload'], tuple(r.get('overrides', ()))))
+      cells = [name, f'{r["median_step_s"]:.4f}',
+               f'{ref["median_step_s"]:.4f}' if ref else '',
+               f'{r["speedup_vs_reference"]:.2f}x' if ref else '',
+               f'{r["examples_per_s"]:.0f}', f'{r["gflops"]:.1f}',
+               f'{100 * r["gflops"] / peak:.0f}%' if peak else '', f'{r["compile_s"]:.1f}',
+               _load(r),
+               f'{1e3 * est["roofline_step_s"]:.3f} ({est["bound"]}-bound)' if est else '']
     cells += [f'`{r.get("command", "")}`', f'{r["hardware"]}, {r["commit"]}, {r["date"]}']
     lines.append('| ' + ' | '.join(cells) + ' |')
   if not rows:

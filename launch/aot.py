@@ -17,10 +17,15 @@ if the step would not fit, 2 on bad input (unknown topology, config errors).
 
 import argparse
 import dataclasses
+import functools
 import os
 import sys
 
 HELP = __doc__
+# Only libtpu's compiler is used here, so several compiles may share the machine (tests, a second
+# shell); without this the second process to load libtpu fails on its lockfile. Set at import:
+# libtpu reads it when jax loads it.
+os.environ.setdefault('ALLOW_MULTIPLE_LIBTPU_LOAD', '1')
 GIB = 1024 ** 3
 
 # Public per-chip specs (cloud.google.com/tpu/docs/system-architecture-tpu-vm): HBM bytes, peak
@@ -126,8 +131,11 @@ def topology_devices(topology: str, chips_per_host, num_slices: int = 1):
   return list(desc.devices)
 
 
-def compile_train_step(config, devices):
-  """Lowers and compiles the loop's train step for `devices`; returns the compiled executable."""
+def compile_train_step(config, devices, batch_fn=None):
+  """Lowers and compiles the loop's train step for `devices`; returns the compiled executable.
+
+  batch_fn(sharding) -> {key: ShapeDtypeStruct} gives the batch's shapes; by default they come
+  from the config's data set (train.shapes)."""
   import jax
   from train import loop
   from train import sharding as sharding_lib
@@ -137,7 +145,8 @@ def compile_train_step(config, devices):
     raise UserError(f'config.data.batch_size={config.data.batch_size} is not divisible by the '
                     f'{len(devices)} chips')
   mesh = sharding_lib.make_mesh(config.mesh, devices)
-  batch = shapes.abstract_batch(config, sharding_lib.batch_sharding(mesh))
+  batch = (batch_fn or functools.partial(shapes.abstract_batch, config))(
+      sharding_lib.batch_sharding(mesh))
   run = loop.build(config, mesh, batch)
   state = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
                        run.abstract_state, run.state_sharding)
@@ -150,7 +159,7 @@ def compile_train_step(config, devices):
 
 
 def check(config, topology: str, chips_per_host=(2, 2, 1), num_slices: int = 1,
-          hbm_gib: float = 0.0) -> Report:
+          hbm_gib: float = 0.0, batch_fn=None) -> Report:
   from train.errors import UserError
   generation, _ = parse_topology(topology)
   if generation not in CHIPS and not hbm_gib:
@@ -160,7 +169,7 @@ def check(config, topology: str, chips_per_host=(2, 2, 1), num_slices: int = 1,
   if hbm_gib:
     hbm = int(hbm_gib * GIB)
   devices = topology_devices(topology, chips_per_host, num_slices)
-  compiled, mesh = compile_train_step(config, devices)
+  compiled, mesh = compile_train_step(config, devices, batch_fn)
   memory = compiled.memory_analysis()
   cost = compiled.cost_analysis()
   cost = cost[0] if isinstance(cost, (list, tuple)) else (cost or {})

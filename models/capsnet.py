@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from models.conv import Conv  # noqa: F401  (im2col or XLA conv, nn.Conv's parameters)
+
 EPS = 1e-7
 
 
@@ -50,44 +52,6 @@ def route(u_hat, iterations: int, detach: bool = False):
   return v, c
 
 
-def extract_patches(x, kernel: int, stride: int):
-  """VALID patches of x [B, H, W, C] as [B, H', W', k*k*C], ordered (ky, kx, c) like a conv kernel.
-
-  Strided slices and one concatenation: XLA's CPU gradient of this (pads and adds) is fast, unlike
-  its input gradient of a strided convolution (seconds for the paper's 9x9 stride-2 layer).
-  """
-  _, h, w, _ = x.shape
-  oh, ow = (h - kernel) // stride + 1, (w - kernel) // stride + 1
-  cols = [x[:, i:i + stride * (oh - 1) + 1:stride, j:j + stride * (ow - 1) + 1:stride, :]
-          for i in range(kernel) for j in range(kernel)]
-  return jnp.concatenate(cols, axis=-1)
-
-
-class Conv(nn.Module):
-  """A VALID convolution with nn.Conv's parameters ('kernel' [k, k, C, F], 'bias' [F]).
-
-  im2col=True computes it as patches @ kernel (one matmul); False calls XLA's convolution. Both give
-  the same numbers and take the same parameters, so checkpoints move between the two paths.
-  """
-  features: int
-  kernel: int
-  stride: int = 1
-  im2col: bool = True
-
-  @nn.compact
-  def __call__(self, x):
-    c = x.shape[-1]
-    k = self.param('kernel', nn.initializers.lecun_normal(),
-                   (self.kernel, self.kernel, c, self.features))
-    bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
-    if self.im2col:
-      y = extract_patches(x, self.kernel, self.stride) @ k.reshape(-1, self.features)
-    else:
-      y = jax.lax.conv_general_dilated(x, k, (self.stride, self.stride), 'VALID',
-                                       dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
-    return y + bias
-
-
 class PrimaryCaps(nn.Module):
   """A conv with capsules x dim channels, read as capsules at every output position, squashed."""
   capsules: int
@@ -98,7 +62,7 @@ class PrimaryCaps(nn.Module):
 
   @nn.compact
   def __call__(self, x):
-    y = Conv(self.capsules * self.dim, self.kernel, self.stride, self.im2col)(x)
+    y = Conv(self.capsules * self.dim, self.kernel, self.stride, im2col=self.im2col)(x)
     return squash(y.reshape(y.shape[0], -1, self.dim))     # [B, H'*W'*capsules, dim]
 
 
@@ -147,7 +111,7 @@ class CapsNet(nn.Module):
   im2col: bool = True          # the conv path; equal numbers, much faster gradients on XLA:CPU
 
   def setup(self):
-    self.conv1 = Conv(self.conv_features, self.conv_kernel, 1, self.im2col)
+    self.conv1 = Conv(self.conv_features, self.conv_kernel, 1, im2col=self.im2col)
     self.primary = PrimaryCaps(self.primary_capsules, self.primary_dim, self.primary_kernel,
                                self.primary_stride, self.im2col)
     self.classes = ClassCaps(self.num_classes, self.class_dim, self.routing_iterations,

@@ -7,6 +7,7 @@ from typing import Sequence
 
 import flax.linen as nn
 
+from models.conv import Conv
 from models.mlp import ACTIVATIONS
 
 
@@ -20,12 +21,13 @@ class CNN(nn.Module):
   activation: str = 'relu'
   batch_norm: bool = False
   dropout: float = 0.0
+  im2col: bool = False         # convs as patches @ kernel (models/conv.py): same numbers; slower here
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     act = ACTIVATIONS[self.activation]
-    for f in self.features:
-      x = nn.Conv(f, (self.kernel, self.kernel), padding=self.padding)(x)
+    for i, f in enumerate(self.features):
+      x = Conv(f, self.kernel, padding=self.padding, im2col=self.im2col, name=f'Conv_{i}')(x)
       if self.batch_norm:
         x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
       x = act(x)

@@ -11,7 +11,9 @@ import itertools
 from typing import Sequence
 
 import flax.linen as nn
+import jax
 import jax.numpy as jnp
+import numpy as np
 
 WIDTHS = (16, 32, 64)
 ACTIVATION_NAMES = ('relu', 'tanh', 'sigmoid')
@@ -86,8 +88,120 @@ class SpaceMLP(nn.Module):
     return nn.Dense(self.num_classes)(x)
 
 
+# --- Many candidates as one network --------------------------------------------------------------
+# Every architecture of the space is the same padded network: each layer is PAD wide, units beyond
+# the layer's width are zeroed after the activation, and an absent layer is the identity (the 8x8
+# digits input is 64 = PAD wide). So a population of candidates is one stack of same-shaped
+# parameters with a leading population axis, trained by one vmapped, jitted step (and sharded over
+# the mesh along that axis) instead of one compiled program per architecture.
+PAD = max(WIDTHS)
+_OP_WIDTH = np.array([0] + [w for w in WIDTHS for _ in ACTIVATION_NAMES], np.int32)
+_OP_ACT = np.array([0] + [a for _ in WIDTHS for a in range(len(ACTIVATION_NAMES))], np.int32)
+# nn.Dense's default kernel init (lecun_normal): a normal truncated to [-2, 2] rescaled to
+# variance 1 / fan_in; this is the truncated normal's standard deviation.
+_TRUNCATED_STD = .87962566103423978
+
+
+def live_shapes(arch: Sequence[int], features: int = PAD,
+                num_classes: int = 10) -> list[tuple[int, int] | None]:
+  """(fan_in, fan_out) of the live block of each hidden layer (None if absent) and the output."""
+  shapes, width = [], features
+  for op in validate(arch):
+    layer = op_layer(op)
+    shapes.append(None if layer is None else (width, layer[0]))
+    width = width if layer is None else layer[0]
+  return shapes + [(width, num_classes)]
+
+
+def _live_init(archs, features, num_classes):
+  """Initializers whose live blocks have SpaceMLP's (lecun_normal) distribution; dead entries 0."""
+  mask_h = np.zeros((len(archs), LAYERS, PAD, PAD), np.float32)
+  mask_o = np.zeros((len(archs), PAD, num_classes), np.float32)
+  for p, arch in enumerate(archs):
+    *hidden, (fan_in, _) = live_shapes(arch, features, num_classes)
+    for l, shape in enumerate(hidden):
+      if shape is not None:
+        mask_h[p, l, :shape[0], :shape[1]] = 1 / np.sqrt(shape[0]) / _TRUNCATED_STD
+    mask_o[p, :fan_in, :] = 1 / np.sqrt(fan_in) / _TRUNCATED_STD
+
+  def init(scale):
+    def f(rng, shape, dtype=jnp.float32):
+      return jax.random.truncated_normal(rng, -2., 2., shape, dtype) * jnp.asarray(scale, dtype)
+    return f
+  return init(mask_h), init(mask_o)
+
+
+def padded_logits(params, ops, x):
+  """One candidate's logits: the padded network that computes what SpaceMLP(arch=ops) computes.
+
+  params: {'hidden_kernel' [LAYERS, PAD, PAD], 'hidden_bias' [LAYERS, PAD], 'out_kernel'
+  [PAD, C], 'out_bias' [C]}; ops: int [LAYERS] (traced, so one program serves every arch);
+  x: [B, PAD]. Dead weights get zero gradient (their inputs or outputs are zero), so under an
+  elementwise optimizer (Adam, SGD) each candidate trains exactly as its SpaceMLP would.
+  """
+  units = jnp.arange(PAD)
+  h = x
+  for l in range(LAYERS):
+    op = ops[l]
+    z = h @ params['hidden_kernel'][l] + params['hidden_bias'][l]
+    # One transcendental for both smooth activations: sigmoid(z) = (1 + tanh(z / 2)) / 2.
+    act = jnp.asarray(_OP_ACT)[op]
+    t = jnp.tanh(jnp.where(act == 2, 0.5, 1.0) * z)
+    a = jnp.where(act == 0, nn.relu(z), jnp.where(act == 2, 0.5 + 0.5 * t, t))
+    a = jnp.where(units < jnp.asarray(_OP_WIDTH)[op], a, 0.)
+    h = jnp.where(op > 0, a, h)
+  return h @ params['out_kernel'] + params['out_bias']
+
+
+class PopulationMLP(nn.Module):
+  """Many architectures of the space at once: logits [P, B, num_classes] for P candidates.
+
+  Parameters carry a leading population axis (P, ...); `jax.vmap(padded_logits)` runs every
+  candidate on the same batch. The candidates' op codes live in the non-trained collection
+  'arch' (so they travel with, and are sharded like, the parameters). Candidate p, with the same
+  live weights, computes exactly SpaceMLP(arch=archs[p]) and starts from its init distribution.
+  """
+  archs: Sequence[Sequence[int]] = ()   # () = the whole space, in index order
+  num_classes: int = 10
+
+  def population(self) -> list[tuple[int, ...]]:
+    return [validate(a) for a in self.archs] if self.archs else all_architectures()
+
+  @nn.compact
+  def __call__(self, x, train: bool = False):
+    del train
+    archs = self.population()
+    x = x.reshape(x.shape[0], -1)
+    if x.shape[-1] > PAD:
+      raise ValueError(f'PopulationMLP needs inputs of at most {PAD} features (an absent layer '
+                       f'is the identity), got {x.shape[-1]}')
+    features = x.shape[-1]
+    x = jnp.pad(x, ((0, 0), (0, PAD - features)))
+    ops = self.variable('arch', 'ops', lambda: jnp.asarray(archs, jnp.int32)).value
+    init_h, init_o = _live_init(archs, features, self.num_classes)
+    n = len(archs)
+    params = {
+        'hidden_kernel': self.param('hidden_kernel', init_h, (n, LAYERS, PAD, PAD)),
+        'hidden_bias': self.param('hidden_bias', nn.initializers.zeros, (n, LAYERS, PAD)),
+        'out_kernel': self.param('out_kernel', init_o, (n, PAD, self.num_classes)),
+        'out_bias': self.param('out_bias', nn.initializers.zeros, (n, self.num_classes)),
+    }
+    return jax.vmap(padded_logits, in_axes=(0, 0, None))(params, ops, x)
+
+
+# Sharding rule that puts the population axis of every parameter (and of Adam's moments, which
+# end in the same paths) over the mesh's 'model' axis; with config.mesh = {'data': 1, 'model': -1}
+# each device trains P / devices candidates on the whole (replicated) batch.
+POPULATION_SHARDING = ((r'(hidden_kernel|hidden_bias|out_kernel|out_bias|ops)$', ('model',)),)
+
+
 VARIANTS = {
     'tiny': (SpaceMLP, dict(arch=(1, 0, 0))),
     # The widest member of the space: three ReLU layers of 64.
     'widest': (SpaceMLP, dict(arch=(7, 7, 7))),
+    # Eight candidates trained at once (one per fake test device), a mix of every op kind.
+    'population_tiny': (PopulationMLP, dict(archs=((0, 0, 0), (1, 0, 0), (2, 5, 0), (3, 0, 9),
+                                                   (7, 7, 7), (0, 8, 4), (9, 6, 3), (4, 4, 0)))),
+    # The whole space: the tabular benchmark's population (experiments/nas/make_table.py).
+    'population': (PopulationMLP, dict(archs=())),
 }

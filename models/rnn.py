@@ -20,6 +20,8 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from models import lstm_fused
+
 # Number of H-wide blocks of each cell's pre-activation.
 GATES = {'rnn': 1, 'lstm': 4, 'gru': 3}
 
@@ -86,9 +88,11 @@ class Recurrent(nn.Module):
   hidden: int = 128
   reverse: bool = False
   unroll: int = 1
+  fused: bool = True    # LSTM without masking: models/lstm_fused.py (same function, own backward)
 
   @nn.compact
-  def __call__(self, x, mask):
+  def __call__(self, x, mask=None):
+    """mask [B, T] bool (True on valid steps) or None when every step is valid."""
     if self.cell not in GATES:
       raise ValueError(f'unknown cell {self.cell!r}; known: {", ".join(GATES)}')
     gates = GATES[self.cell]
@@ -97,24 +101,32 @@ class Recurrent(nn.Module):
     xw = nn.Dense(gates * self.hidden, bias_init=bias_init, name='input')(x)
     u = self.param('recurrent', stacked_orthogonal(gates), (self.hidden, gates * self.hidden))
     step_fn = STEPS[self.cell]
+    init = initial_carry(self.cell, x.shape[0], self.hidden, xw.dtype)
+    xw = xw.swapaxes(0, 1)                                      # time-major [T, B, G*H]
+
+    if self.cell == 'lstm' and self.fused and mask is None:
+      hs, h, _ = lstm_fused.lstm_sequence(xw[::-1] if self.reverse else xw, u, *init)
+      return (hs[::-1] if self.reverse else hs).swapaxes(0, 1), h
 
     def step(carry, inputs):
       xw_t, m_t = inputs
       new, out = step_fn(u, carry, xw_t)
+      if m_t is None:
+        return new, out
       keep = m_t[:, None]
       carry = jax.tree.map(lambda n, o: jnp.where(keep, n, o), new, carry)
       return carry, jnp.where(keep, out, 0.0)
 
-    init = initial_carry(self.cell, x.shape[0], self.hidden, xw.dtype)
-    carry, outputs = jax.lax.scan(step, init, (xw.swapaxes(0, 1), mask.swapaxes(0, 1)),
-                                  reverse=self.reverse, unroll=self.unroll)
+    steps = (xw, None if mask is None else mask.swapaxes(0, 1))
+    carry, outputs = jax.lax.scan(step, init, steps, reverse=self.reverse, unroll=self.unroll)
     return outputs.swapaxes(0, 1), hidden_of(self.cell, carry)
 
 
 def length_mask(lengths: Optional[jax.Array], batch: int, steps: int):
-  """[B, T] bool, True on valid steps; all True when lengths is None."""
+  """[B, T] bool, True on valid steps; None (no masking work at all) when lengths is None."""
+  del batch
   if lengths is None:
-    return jnp.ones((batch, steps), bool)
+    return None
   return jnp.arange(steps)[None, :] < lengths[:, None]
 
 
@@ -134,6 +146,7 @@ class RNN(nn.Module):
   dropout: float = 0.0          # between layers and before the head
   unroll: int = 1               # lax.scan unroll: more per-step fusion, longer compile
   per_step: bool = False        # an output at every step instead of only after the last one
+  fused: bool = True            # LSTM layers without lengths: one-tanh gates, hand-written backward
 
   @nn.compact
   def __call__(self, x, train: bool = False, lengths=None):
@@ -141,10 +154,11 @@ class RNN(nn.Module):
       x = nn.Embed(self.vocab_size, self.hidden)(x)
     mask = length_mask(lengths, x.shape[0], x.shape[1])
     for layer in range(self.num_layers):
-      seq, last = Recurrent(self.cell, self.hidden, unroll=self.unroll, name=f'fwd{layer}')(x, mask)
+      seq, last = Recurrent(self.cell, self.hidden, unroll=self.unroll, fused=self.fused,
+                                name=f'fwd{layer}')(x, mask)
       if self.bidirectional:
         seq_b, last_b = Recurrent(self.cell, self.hidden, reverse=True, unroll=self.unroll,
-                                  name=f'bwd{layer}')(x, mask)
+                                  fused=self.fused, name=f'bwd{layer}')(x, mask)
         seq = jnp.concatenate([seq, seq_b], -1)
         last = jnp.concatenate([last, last_b], -1)
       x = nn.Dropout(self.dropout, deterministic=not train)(seq) if self.dropout else seq

@@ -78,3 +78,14 @@ def test_tensor_parallel_transformer_compiles_for_a_multi_host_slice(data_dir):
     c.sharding.rules = sharding.TRANSFORMER_TENSOR_PARALLEL
   r = aot.check(c, 'v5e:4x4')
   assert r.mesh == {'data': 4, 'model': 4} and r.hosts == 4 and r.fits(0.95)
+
+
+def test_bench_tpu_estimate_compiles_the_benchmarked_step():
+  """`train.bench --tpu-estimate` compiles the same step the CPU numbers time, for a v5e slice."""
+  from train import bench
+  r = bench.tpu_estimate('mlp', 'v5e:2x2')
+  expected = 3 * bench.WORKLOADS['mlp'].forward_flops() / 4     # per chip: the batch is split 4 ways
+  assert r['estimate'] and r['chips'] == 4 and r['topology'] == 'v5e:2x2'
+  # 3x forward minus the input gradient nobody needs (first layer), plus Adam's elementwise work.
+  assert 0.7 * expected <= r['xla_flops_per_chip'] < 1.3 * expected
+  assert r['roofline_step_s'] > 0 and r['bound'] in ('compute', 'memory')

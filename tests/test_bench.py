@@ -33,3 +33,30 @@ def test_input_only_json(data_dir):
   assert r.returncode == 0, r.stderr[-2000:]
   line = json.loads(r.stdout.strip().splitlines()[-1])
   assert line['input_only'] and line['data'] == 'nnzoo_digits' and line['examples_per_s'] > 0
+
+
+def test_side_by_side_times_a_reference_command_in_alternation(tmp_path):
+  """--reference runs the other framework's command between our rounds and reports the ratio."""
+  fake = tmp_path / 'fake_reference.py'
+  fake.write_text('import json, sys\n'
+                  'assert sys.argv[1:3] == ["--steps", "2"], sys.argv\n'
+                  'open(sys.argv[0] + ".calls", "a").write("x")\n'
+                  'print("warming up")\n'
+                  'print(json.dumps({"median_s": 0.25, "framework": "fake"}))\n')
+  r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', 'mlp', '--steps', '4',
+                      '--warmup', '1', '--rounds', '2', '--reference', f'{sys.executable} {fake}',
+                      '--config.model.hidden=(16,)'],
+                     capture_output=True, text=True, timeout=300)
+  assert r.returncode == 0, r.stderr[-2000:]
+  line = json.loads(r.stdout.strip().splitlines()[-1])
+  assert (tmp_path / 'fake_reference.py.calls').read_text() == 'xx'     # one call per round
+  assert line['reference']['median_step_s'] == 0.25 and line['reference']['framework'] == 'fake'
+  assert line['rounds'] == 2 and line['overrides'] == ['--config.model.hidden=(16,)']
+  assert abs(line['speedup_vs_reference'] - 0.25 / line['median_step_s']) < 1e-9
+
+
+def test_bench_rejects_unknown_lever_with_nearest_keys():
+  r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', 'lstm',
+                      '--config.model.fusd=False'], capture_output=True, text=True, timeout=120)
+  assert r.returncode != 0
+  assert 'fused' in r.stderr and 'fusd' in r.stderr

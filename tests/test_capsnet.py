@@ -2,7 +2,6 @@
 
 import json
 
-import flax.linen as nn
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -45,27 +44,6 @@ def test_routing_raises_coupling_to_the_parent_that_agrees():
   u_hat = jnp.stack([agree, noise], axis=2)
   _, c3 = capsnet.route(u_hat, 3)
   assert float(c3[..., 0].mean()) > 0.6
-
-
-@pytest.mark.parametrize('kernel,stride,shape', [(3, 1, (2, 8, 8, 3)), (9, 2, (2, 21, 21, 4)),
-                                                  (4, 3, (1, 11, 10, 2))])
-def test_im2col_conv_equals_nn_conv_in_values_and_gradients(kernel, stride, shape):
-  x = jax.random.normal(jax.random.PRNGKey(3), shape)
-  ours = capsnet.Conv(6, kernel, stride, im2col=True)
-  ref = nn.Conv(6, (kernel, kernel), (stride, stride), padding='VALID')
-  params = ours.init(jax.random.PRNGKey(4), x)
-  params = jax.tree.map(lambda p: p + 0.1, params)    # nonzero bias too
-  assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, ref.init(jax.random.PRNGKey(4), x))
-  want = jax.jit(ref.apply)(params, x)
-  np.testing.assert_allclose(jax.jit(ours.apply)(params, x), want, rtol=1e-4, atol=1e-4)
-  plain = capsnet.Conv(6, kernel, stride, im2col=False)
-  np.testing.assert_allclose(jax.jit(plain.apply)(params, x), want, rtol=1e-4, atol=1e-4)
-
-  def grads(module):
-    return jax.jit(jax.grad(lambda p, x: jnp.sum(jnp.sin(module.apply(p, x))), argnums=(0, 1)))
-  g_ours, g_ref = grads(ours)(params, x), grads(ref)(params, x)
-  for a, b in zip(jax.tree.leaves(g_ours), jax.tree.leaves(g_ref)):
-    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
 def test_sabour_row_has_the_papers_parameter_count():

@@ -7,6 +7,7 @@ import numpy as np
 import models
 from experiments.rbf import mackey_glass_6
 from train import loop
+from train import metrics as metrics_lib
 from train import optimizer as optimizer_lib
 from train.objectives import rbf as rbf_objective
 
@@ -69,3 +70,16 @@ def test_closed_form_fit_through_the_engine_beats_the_mean(data_dir, tmp_path):
   summary = loop.train_and_evaluate(config, tmp_path, overwrite=True, progress=False)
   assert summary['eval']['nmse_h6'] < 0.3
   assert abs(summary['eval']['ndei_h6'] ** 2 - summary['eval']['nmse_h6']) < 1e-6
+  # A learning rate in the logs only where the optimizer is used: the fine-tuning steps.
+  tuned = config.objective_args.kmeans_steps + config.objective_args.fit_steps
+  rows = [r for r in metrics_lib.read(tmp_path) if r['split'] == 'train']
+  assert [r['step'] - 1 >= tuned for r in rows] == ['lr' in r for r in rows]
+  assert any('lr' in r for r in rows) and not all('lr' in r for r in rows)
+
+
+def test_logged_learning_rate_appears_only_when_fine_tuning():
+  config = mackey_glass_6.get_config('tiny')
+  objective = rbf_objective.RBFObjective(config, models.build(config.model), None)
+  first_tuned = config.objective_args.kmeans_steps + config.objective_args.fit_steps
+  assert loop.logged_schedule(objective, first_tuned - 1, 0.01) == {}
+  assert loop.logged_schedule(objective, first_tuned, 0.01) == {'lr': 0.01}

@@ -135,3 +135,38 @@ def test_variable_length_classification_through_the_objective():
     state, metrics = step(state, batch)
   sums = objective.eval_step(state, batch)
   assert sums['accuracy'] / sums['count'] == 1.0
+
+
+@pytest.mark.parametrize('bidirectional', [False, True])
+def test_fused_lstm_is_the_same_function_with_the_same_gradients(bidirectional):
+  """The `fused` lever (models/lstm_fused.py: one-tanh gates, own backward) changes no math."""
+  x = jnp.asarray(np.random.default_rng(3).normal(size=(4, 9, 3)), jnp.float32)
+  fast = rnn.RNN(cell='lstm', hidden=6, num_layers=2, bidirectional=bidirectional, num_outputs=2)
+  plain = fast.clone(fused=False)
+  params = fast.init(jax.random.PRNGKey(0), x)
+  params = jax.tree.map(lambda p: p + 0.05, params)
+  np.testing.assert_allclose(fast.apply(params, x), plain.apply(params, x), rtol=1e-5, atol=1e-6)
+  loss = lambda m: lambda p, x: jnp.sum(jnp.sin(m.apply(p, x)))  # noqa: E731
+  g_fast = jax.grad(loss(fast), argnums=(0, 1))(params, x)
+  g_plain = jax.grad(loss(plain), argnums=(0, 1))(params, x)
+  for a, b in zip(jax.tree.leaves(g_fast), jax.tree.leaves(g_plain)):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+
+
+def test_fused_lstm_gradient_matches_finite_differences():
+  with jax.enable_x64(True):
+    layer = rnn.Recurrent('lstm', hidden=3)
+    x = jnp.asarray(np.random.default_rng(4).normal(size=(2, 5, 2)), jnp.float64)
+    params = jax.tree.map(lambda p: p.astype(jnp.float64) + 0.1,
+                          layer.init(jax.random.PRNGKey(1), x)['params'])
+    w = jnp.asarray(np.random.default_rng(5).normal(size=(2, 5, 3)))
+
+    def f(u):
+      outs, last = layer.apply({'params': {**params, 'recurrent': u}}, x)
+      return jnp.sum(outs * w) + jnp.sum(last ** 2)
+    u = params['recurrent']
+    grad = jax.grad(f)(u)
+    direction = jnp.asarray(np.random.default_rng(6).normal(size=u.shape))
+    eps = 1e-6
+    numeric = (f(u + eps * direction) - f(u - eps * direction)) / (2 * eps)
+    np.testing.assert_allclose(jnp.sum(grad * direction), numeric, rtol=1e-6)

@@ -10,6 +10,7 @@ import models
 from experiments.som import measures
 from experiments.som import som_iris
 from train import loop
+from train import metrics as metrics_lib
 from train.objectives import som as som_objective
 
 
@@ -32,6 +33,14 @@ def test_quantization_error_falls_without_a_gradient(data_dir, tmp_path, variant
   assert trained < 0.8 * untrained
   # Nothing gradient-shaped in the state: the optimizer is never used.
   assert jax.tree.leaves(summary['state'].opt_state) == []
+  # The logs show the map's own schedule, not the unused optimizer's learning rate.
+  rows = [r for r in metrics_lib.read(tmp_path) if r['split'] == 'train']
+  assert rows and all('lr' not in r for r in rows)
+  objective = som_objective.SOMObjective(config, models.build(config.model), None)
+  for r in rows:
+    radius, rate = objective.schedule(np.asarray(r['step'] - 1))
+    assert r['radius'] == pytest.approx(float(radius)) and r['rate'] == pytest.approx(float(rate))
+  assert rows[-1]['radius'] < rows[0]['radius']
 
 
 def test_train_step_never_differentiates(monkeypatch):

@@ -96,3 +96,34 @@ def test_class_subset_is_relabelled_with_few_labels(data_dir):
   full = data.make_pipeline(tiny(data_dir))
   assert len(p.eval_source) == sum(int(full.eval_source.arrays['label'][i] in (3, 7))
                                    for i in range(len(full.eval_source)))
+
+
+def test_class_subset_tolerates_a_class_missing_from_the_split():
+  """A small (or mock) split may lack a requested class: it gets its label and no examples."""
+  rows = [{'label': np.int64(y), 'image': np.zeros(2)} for y in (0, 5, 6, 5)]
+  sub = data.Subset(rows, 'label', classes=(5, 9), per_class=0)
+  assert len(sub) == 2 and [sub[i]['label'] for i in range(2)] == [0, 0]
+
+
+def test_few_label_batches_are_safe_to_prepare_on_several_threads():
+  """With 5 examples and a batch of 40 every step spans 8 epochs; the loop prepares batches on
+  prefetch threads, which must not evict each other's epoch orders (a KeyError once did)."""
+  import concurrent.futures
+  import sys
+  n = 5
+
+  def pipeline():
+    return data.Pipeline(train_source=list(range(n)), eval_source=None, global_batch=40,
+                         global_eval_batch=40, shuffle_seed=0, process_index=0, process_count=1)
+
+  interval = sys.getswitchinterval()
+  sys.setswitchinterval(1e-6)     # switch threads as often as possible: make a race show
+  try:
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+      got = list(pool.map(pipeline().train_indices, range(2000)))
+  finally:
+    sys.setswitchinterval(interval)
+  serial = pipeline()
+  for step in (0, 1, 999, 1999):
+    np.testing.assert_array_equal(got[step], serial.train_indices(step))
+  assert all(sorted(np.bincount(g, minlength=n)) == [8] * n for g in got)

@@ -95,3 +95,53 @@ def test_seq2seq_greedy_is_argmax_of_its_own_prefix():
   decoded = jax.jit(lambda v, s: model.apply(v, s, 8, method=tr.Seq2Seq.greedy))(variables, source)
   logits = jax.jit(lambda v, s, t: model.apply(v, s, targets=t))(variables, source, decoded)
   np.testing.assert_array_equal(jnp.argmax(logits, -1), decoded)
+
+
+def test_explicit_attention_lever_is_the_same_function():
+  """The `attention` lever: written-out softmax attention == jax.nn.dot_product_attention."""
+  tokens = jnp.asarray(np.random.default_rng(0).integers(0, 50, size=(2, 12)))
+  fast = tr.TransformerLM(vocab_size=50, max_len=12, d_model=32, num_layers=2,
+                           num_heads=4, mlp_dim=64, attention="explicit")
+  plain = fast.clone(attention='xla')
+  params = fast.init(jax.random.PRNGKey(0), tokens)
+  np.testing.assert_allclose(fast.apply(params, tokens), plain.apply(params, tokens),
+                             rtol=1e-5, atol=1e-5)
+  loss = lambda m: lambda p: jnp.mean(jax.nn.log_softmax(m.apply(p, tokens))[..., 7])  # noqa: E731
+  for a, b in zip(jax.tree.leaves(jax.grad(loss(fast))(params)),
+                  jax.tree.leaves(jax.grad(loss(plain))(params))):
+    np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
+  # and with a padding mask (no causal part)
+  q, k, v = (jax.random.normal(jax.random.PRNGKey(i), (2, 5, 3, 4)) for i in range(3))
+  mask = jnp.asarray(np.random.default_rng(1).random((2, 1, 5, 5)) > 0.3) | jnp.eye(5, dtype=bool)
+  np.testing.assert_allclose(tr.explicit_attention(q, k, v, mask=mask),
+                             jax.nn.dot_product_attention(q, k, v, mask=mask), rtol=1e-5, atol=1e-6)
+
+
+def test_seq2seq_ignores_source_padding():
+  """Padded text (train/preprocess.py): the decoder's output for a source does not depend on how
+  much padding follows it, neither teacher-forced nor greedy."""
+  model = tr.Seq2Seq(**{**tr.VARIANTS['seq2seq_tiny'][1], 'pad_id': 11})
+  short = jnp.asarray([[3, 4, 5, 11, 11, 11]])
+  target = jnp.asarray([[5, 4, 3, 10]])
+  variables = model.init(jax.random.PRNGKey(0), short, targets=target)
+  alone = model.apply(variables, short[:, :3], targets=target)
+  np.testing.assert_allclose(model.apply(variables, short, targets=target), alone, atol=1e-5)
+  greedy = lambda s: model.apply(variables, s, 4, method=tr.Seq2Seq.greedy)  # noqa: E731
+  np.testing.assert_array_equal(greedy(short), greedy(short[:, :3]))
+
+
+def test_seq2seq_objective_scores_only_unmasked_targets():
+  from train import config as config_lib
+  from train.objectives import seq2seq
+  objective = seq2seq.SequenceToSequence(config_lib.base_config(), None, None)
+  logits = jax.random.normal(jax.random.PRNGKey(0), (2, 5, 7))
+  target = jnp.asarray([[1, 2, 3, 6, 6], [4, 5, 6, 6, 6]])
+  mask = jnp.asarray([[1, 1, 1, 0, 0], [1, 1, 1, 1, 0]], jnp.float32)
+  batch = {'target': target, 'target_mask': mask}
+  loss, metrics = objective.per_example(logits, batch)
+  noisy = logits + (1 - mask)[..., None] * jax.random.normal(jax.random.PRNGKey(1), logits.shape)
+  loss2, _ = objective.per_example(noisy, batch)
+  np.testing.assert_allclose(loss, loss2, rtol=1e-6)
+  first, _ = objective.per_example(logits[:1, :3], {'target': target[:1, :3]})
+  np.testing.assert_allclose(loss[0], first[0], rtol=1e-6)
+  assert metrics['seq_accuracy'].shape == (2,)

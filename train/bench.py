@@ -208,12 +208,20 @@ class Timer:
             else round(self.foreign_cpu_util, 3)}
 
 
-def bench_step(name: str, steps: int, warmup: int) -> dict:
+def workload_config(name: str, overrides=()):
+  """The workload's engine config with `--config.KEY=VALUE` overrides (levers) applied."""
+  from train import config as config_lib
+  config = WORKLOADS[name].config()
+  config_lib.apply_overrides(config, list(overrides))
+  return config
+
+
+def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
   import jax
   from train import loop
   from train import sharding as sharding_lib
   w = WORKLOADS[name]
-  config = w.config()
+  config = workload_config(name, overrides)
   mesh = sharding_lib.make_mesh(config.mesh)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   batches = [jax.device_put(w.batch(seed), batch_sharding) for seed in range(2)]
@@ -239,10 +247,63 @@ def bench_step(name: str, steps: int, warmup: int) -> dict:
   stats = timer.summary()
   b = config.data.batch_size
   flops = 3 * w.forward_flops()
-  return {'workload': name, **stats, 'batch': b, 'examples_per_s': b / stats['median_step_s'],
+  return {'workload': name, 'overrides': list(overrides), **stats, 'batch': b, 'examples_per_s': b / stats['median_step_s'],
           'compile_s': round(compile_s, 3), 'flops_per_step': flops,
           'gflops': flops / stats['median_step_s'] / 1e9,
           'loss_after_warmup': first_loss, 'loss_last': float(metrics['loss'])}
+
+
+def tpu_estimate(name: str, topology: str, overrides=()) -> dict:
+  """XLA's TPU cost estimate of the workload's step on a slice, compiled here with libtpu.
+
+  An estimate, not a measurement: the roofline time max(FLOPs / peak, bytes / HBM bandwidth) per
+  chip at the chip's spec peak, from the same train step (launch.aot) the CPU numbers time.
+  """
+  import jax
+  from launch import aot
+  config = workload_config(name, overrides)
+  example = WORKLOADS[name].batch(0)
+
+  def batch_fn(sharding):
+    return {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=sharding) for k, v in example.items()}
+  report = aot.check(config, topology, batch_fn=batch_fn)
+  compute = report.flops / report.peak_flops
+  memory = report.bytes_accessed / report.hbm_bandwidth
+  return {'workload': name, 'overrides': list(overrides), 'estimate': True, 'topology': topology,
+          'chips': report.chips, 'xla_flops_per_chip': report.flops,
+          'xla_bytes_per_chip': report.bytes_accessed,
+          'roofline_step_s': max(compute, memory), 'bound': 'compute' if compute >= memory else 'memory',
+          'hbm_fraction': report.total_bytes / report.hbm_bytes,
+          'note': 'estimate from the TPU compiler\'s cost analysis at spec peak, not a measurement'}
+
+
+def side_by_side(name: str, steps: int, warmup: int, reference: str, rounds: int,
+                 overrides=()) -> dict:
+  """Our step and a reference command timed in alternation on the same machine.
+
+  `reference` is a command that prints one JSON line with its median step seconds (`median_s` or
+  `median_step_s`), e.g. the PyTorch reference's `python bench_torch.py --workload cnn`; it is
+  given `--steps N` per round. Alternating rounds share whatever else the machine is doing.
+  """
+  import shlex
+  import subprocess
+  ours, theirs = [], []
+  for _ in range(rounds):
+    ours.append(bench_step(name, max(1, steps // rounds), warmup, overrides))
+    out = subprocess.run(shlex.split(reference) + ['--steps', str(max(1, steps // rounds))],
+                         capture_output=True, text=True, check=True).stdout
+    line = json.loads([l for l in out.splitlines() if l.startswith('{')][-1])
+    theirs.append(line)
+  ours_s = statistics.median(r['median_step_s'] for r in ours)
+  theirs_s = statistics.median(r.get('median_step_s', r.get('median_s')) for r in theirs)
+  result = dict(ours[-1])
+  result.update(median_step_s=ours_s, examples_per_s=result['batch'] / ours_s,
+                gflops=result['flops_per_step'] / ours_s / 1e9, rounds=rounds,
+                reference={'command': reference, 'median_step_s': theirs_s,
+                           'framework': theirs[-1].get('framework'),
+                           'version': theirs[-1].get('torch_version')},
+                speedup_vs_reference=theirs_s / ours_s)
+  return result
 
 
 def bench_input(name: str, steps: int) -> dict:
@@ -303,17 +364,35 @@ def main(argv=None):
   parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
   parser.add_argument('--warmup', type=int, default=3)
   parser.add_argument('--input-only', action='store_true', help='time the data path, not the step')
+  parser.add_argument('--tpu-estimate', metavar='TOPOLOGY',
+                      help="print XLA's TPU cost estimate of the step on e.g. v5e:2x2 instead of "
+                           'timing it here (needs libtpu: pip install -e .[tpu-aot])')
+  parser.add_argument('--reference', metavar='COMMAND',
+                      help='time this command (one JSON line with median_s) alternately with ours, '
+                           'e.g. "python bench_torch.py --workload cnn"')
+  parser.add_argument('--rounds', type=int, default=4, help='alternations with --reference')
   parser.add_argument('--record', action='store_true',
                       help='also store the line in experiments/bench/results.jsonl (replacing the '
                            'same workload on the same hardware) for the README table')
-  args = parser.parse_args(argv)
+  args, rest = parser.parse_known_args(argv)
+  overrides = [r for r in rest if r.startswith('--config.')]
+  if len(overrides) != len(rest):
+    parser.error('unrecognized arguments: ' + ' '.join(r for r in rest if r not in overrides))
   if args.workload == 'peak':
     result = bench_peak()
   elif args.input_only:
     result = bench_input(args.workload, args.steps)
+  elif args.tpu_estimate:
+    os.environ.setdefault('JAX_PLATFORMS', 'cpu')
+    result = tpu_estimate(args.workload, args.tpu_estimate, overrides)
+  elif args.reference:
+    result = side_by_side(args.workload, args.steps, args.warmup, args.reference, args.rounds,
+                          overrides)
   else:
-    result = bench_step(args.workload, args.steps, args.warmup)
+    result = bench_step(args.workload, args.steps, args.warmup, overrides)
   result.update(machine())
+  if result.get('estimate'):
+    result['hardware'] = f'TPU {args.tpu_estimate} (XLA estimate, compiled on {result["hardware"]})'
   result['command'] = 'python -m train.bench ' + ' '.join(a for a in (argv or sys.argv[1:])
                                                           if a != '--record')
   print(json.dumps(result, sort_keys=True))
@@ -330,12 +409,22 @@ def record(result: dict) -> None:
   rows = []
   if os.path.exists(RESULTS):
     rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
-  key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'])  # noqa: E731
+  key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'],  # noqa: E731
+                   tuple(r.get('overrides', ())), r.get('topology'))
   rows = [r for r in rows if key(r) != key(result)] + [result]
   os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
   with open(RESULTS, 'w') as f:
     f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
 
 
+def _main():
+  from train.errors import UserError
+  try:
+    return main()
+  except UserError as e:
+    print(f'nnzoo: error: {e}', file=sys.stderr)
+    return e.exit_code
+
+
 if __name__ == '__main__':
-  sys.exit(main())
+  sys.exit(_main())

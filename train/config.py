@@ -14,6 +14,7 @@ import sys
 
 import ml_collections
 
+from train import preprocess
 from train.errors import UserError
 
 OPTIMIZERS = ('sgd', 'momentum', 'nesterov', 'adam', 'adamw', 'rmsprop')
@@ -50,6 +51,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.classes = ()           # keep only these labels (relabelled 0..k-1 in this order)
   c.data.per_class = 0          # > 0: only the first N train examples of each class
   c.data.label_key = 'label'
+  # Input steps applied to each example as it is read, in order (train/preprocess.py), e.g.
+  # ('tokenize_bytes(key="text", out="tokens", length=129, bos=True, mask="loss_mask")',).
+  c.data.preprocess = ()
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'
@@ -185,8 +189,10 @@ def _add_model_field(config, field, raw, item):
   import models
   allowed = models.fields(config.model)
   if field not in allowed:
-    raise UserError(f'unknown config key model.{field!r} in {item!r}; nearest valid keys: '
-                    f'{nearest(field, allowed)}')
+    close = nearest(field, allowed)
+    if not close.startswith('('):
+      close = ', '.join('model.' + k for k in close.split(', '))
+    raise UserError(f"unknown config key 'model.{field}' in {item!r}; nearest valid keys: {close}")
   try:
     value = ast.literal_eval(raw)
   except (ValueError, SyntaxError):
@@ -239,6 +245,7 @@ def validate(config) -> None:
       raise UserError(f'config.{key} must be positive, got {config[key]}')
   if config.data.batch_size <= 0:
     raise UserError(f'config.data.batch_size must be positive, got {config.data.batch_size}')
+  preprocess.compose(config.data.preprocess)   # a misspelt input step fails here, not mid-run
 
 
 def to_json(config) -> str:

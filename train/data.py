@@ -11,9 +11,12 @@ the data an uninterrupted one would. grain runs the steps' batches as a `MapData
 numbers, read ahead by its thread pool in order (`ReadOptions`).
 """
 
+import contextlib
 import dataclasses
+import importlib
 import math
 import os
+import threading
 from typing import Callable, Iterator
 
 import grain
@@ -23,7 +26,14 @@ import tensorflow_datasets as tfds
 from etils import epath
 
 from train import datasets
+from train import preprocess
 from train.errors import UserError
+
+# TFDS registers a builder when its module is imported. The data sets of its older packages
+# (translate: wmt14_translate, ...) are imported lazily, and without TensorFlow nothing asks for
+# them, so their names are unknown until the package is imported.
+TFDS_PACKAGES = ('audio', 'image', 'image_classification', 'object_detection',
+                 'question_answering', 'structured', 'summarization', 'text', 'translate', 'video')
 
 def _tfds_is_mocked() -> bool:
   """True inside tfds.testing.mock_data (it swaps this method out); then no files are needed."""
@@ -51,11 +61,51 @@ def open_source(data_config, split: str):
           f'`tfds build {name} --data_dir {data_dir} --file_format array_record` (or copy it there), '
           f'or point --config.data.data_dir at a directory or gs:// bucket that holds it. '
           f'Offline data sets: {", ".join(sorted(datasets.LOCAL_BUILDERS))}')
+  if not datasets.is_local(name):
+    register_tfds_builder(name)
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False, try_gcs=False)
   except (ValueError, KeyError, FileNotFoundError) as e:
     raise UserError(f'cannot read split {split!r} of data set {name!r} in {data_dir}: '
                     f'{str(e).splitlines()[0]}') from None
+
+
+def register_tfds_builder(name: str) -> None:
+  """Imports the TFDS package that defines `name` if no imported module has registered it."""
+  base = name.split('/')[0].split(':')[0]
+  try:
+    tfds.builder_cls(base)
+    return
+  except Exception:  # noqa: BLE001 - not registered (yet): import the packages that may define it
+    pass
+  for package in TFDS_PACKAGES:
+    with contextlib.suppress(Exception):
+      importlib.import_module(f'tensorflow_datasets.{package}')
+
+
+class Preprocessed:
+  """A source whose records pass through the input steps of config.data.preprocess as they are
+  read (train/preprocess.py), one example at a time, before they are stacked into a batch."""
+
+  def __init__(self, source, step):
+    self._source, self._step = source, step
+
+  def __len__(self):
+    return len(self._source)
+
+  def __getitem__(self, i):
+    return self._step(self._source[int(i)])
+
+  def read(self, indices: np.ndarray) -> dict:
+    return stack([self._step(r) for r in read_rows(self._source, indices)])
+
+
+def open_split(data_config, split: str):
+  """The source of one split as the model reads it: config.data.preprocess applied, if any."""
+  source = open_source(data_config, split)
+  if data_config.preprocess:
+    source = Preprocessed(source, preprocess.compose(data_config.preprocess))
+  return source
 
 
 class ArraySource:
@@ -81,13 +131,18 @@ class ArraySource:
 
 def read(source, indices: np.ndarray) -> dict:
   """A batch of records by index: one vectorized gather in memory, one batched read from files."""
-  if isinstance(source, (ArraySource, Subset)):
+  if isinstance(source, (ArraySource, Subset, Preprocessed)):
     return source.read(indices)
+  return stack(read_rows(source, indices))
+
+
+def read_rows(source, indices: np.ndarray) -> list[dict]:
+  """Records of a TFDS data source by index, as a list of feature dicts."""
   idx = [int(i) for i in indices]
   try:
-    return stack(source.__getitems__(idx))
+    return list(source.__getitems__(idx))
   except (AttributeError, TypeError):  # sources without batched reads (and tfds' mock)
-    return stack([source[i] for i in idx])
+    return [source[i] for i in idx]
 
 
 class Subset:
@@ -103,7 +158,9 @@ class Subset:
       idx = np.flatnonzero(labels == c)
       keep.append(idx[:per_class] if per_class else idx)
     self.indices = np.sort(np.concatenate(keep))
-    self._map = np.full(int(labels.max()) + 1, -1, np.int64)
+    # Sized for the requested classes too: a class absent from this split (a small or mock
+    # split) keeps its index, with no examples.
+    self._map = np.full(max(int(labels.max()), max(classes)) + 1, -1, np.int64)
     self._map[classes] = np.arange(len(classes))
     self._source, self._label_key = source, label_key
 
@@ -146,6 +203,9 @@ class Pipeline:
 
   def __post_init__(self):
     self._perm_cache = {}
+    # Batches are prepared on prefetch threads; with a tiny train set (few labels per class) one
+    # step spans several epochs, and unguarded threads evicted each other's orders (KeyError).
+    self._perm_lock = threading.Lock()
 
   @property
   def num_train(self) -> int:
@@ -156,12 +216,14 @@ class Pipeline:
     return len(self.eval_source)
 
   def _epoch_order(self, epoch: int) -> np.ndarray:
-    if epoch not in self._perm_cache:
-      if len(self._perm_cache) > 2:
-        self._perm_cache.pop(min(self._perm_cache))
-      rng = np.random.default_rng([self.shuffle_seed, epoch])
-      self._perm_cache[epoch] = rng.permutation(len(self.train_source))
-    return self._perm_cache[epoch]
+    with self._perm_lock:
+      order = self._perm_cache.get(epoch)
+      if order is None:
+        if len(self._perm_cache) > 2:
+          self._perm_cache.pop(min(self._perm_cache))
+        rng = np.random.default_rng([self.shuffle_seed, epoch])
+        order = self._perm_cache[epoch] = rng.permutation(len(self.train_source))
+      return order
 
   def train_indices(self, step: int) -> np.ndarray:
     """Example indices of this process's share of step `step`'s global batch."""
@@ -207,7 +269,8 @@ def make_pipeline(config) -> Pipeline:
     if value % jax.device_count():
       raise UserError(f'config.data.{key}={value} is not divisible by the {jax.device_count()} '
                       f'devices; use a multiple of {jax.device_count()}')
-  train, test = open_source(d, d.train_split), open_source(d, d.eval_split)
+  # Input steps (text -> tokens, images -> crops) come before the cache, which then holds arrays.
+  train, test = open_split(d, d.train_split), open_split(d, d.eval_split)
   if d.cache:
     train, test = ArraySource(train), ArraySource(test)
   if d.classes or d.per_class:

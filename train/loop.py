@@ -157,7 +157,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
         now = time.perf_counter()
         t_train += now - t_log
         mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-        mean.update(lr=float(schedule(step - 1)),
+        mean.update(logged_schedule(objective, step - 1, float(schedule(step - 1))),
                     steps_per_s=(step - s_log) / (now - t_log),
                     examples_per_s=(step - s_log) * config.data.batch_size / (now - t_log))
         writer.write(step, 'train', mean)
@@ -246,6 +246,15 @@ def build(config, mesh, batch) -> Run:
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
   return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh),
              skip_nonfinite=config.skip_nonfinite)
+
+
+def logged_schedule(objective, step: int, lr: float) -> dict:
+  """The hyperparameters in force at `step`, as the logs and learning curves show them: the
+  optimizer's learning rate, unless the objective follows schedules of its own (a SOM's radius
+  and rate) or uses the optimizer only in some steps (an RBF network's fine-tuning)."""
+  if hasattr(objective, 'logged_schedule'):
+    return objective.logged_schedule(step, lr)
+  return {'lr': lr}
 
 
 def _skipping_nonfinite(train_step):

@@ -30,7 +30,7 @@ def example(config) -> dict:
   d = config.data
   mock = contextlib.nullcontext() if data_is_here(d) else tfds.testing.mock_data(num_examples=2)
   with mock:
-    source = data.open_source(d, d.train_split)
+    source = data.open_split(d, d.train_split)
     return data.scale_images(data.read(source, np.array([0])))
 
 

@@ -2,8 +2,10 @@
 
 `config.init_from` names the source run and which parameter subtrees to load (regex over paths
 like 'Conv_0/kernel'), which to re-initialize (a new head), and how our paths map to the source's.
-Model state (batch-norm statistics) follows the same rules. A shape mismatch is an error naming the
-parameter and both shapes; a parameter the rules want but the source lacks is an error too.
+Model state (batch-norm statistics) follows the same rules, matched against its path inside its
+collection ('BatchNorm_0/mean'), so a layer's statistics come with its parameters. A shape mismatch
+is an error naming the parameter and both shapes; a parameter the rules want but the source lacks
+is an error too.
 """
 
 import logging
@@ -42,12 +44,19 @@ def load_into(state, init_from):
   def one(prefix):
     def fill(path, leaf):
       name = path_str(path)
-      if not any(p.search(name) for p in load) or any(p.search(name) for p in reinit):
+      # Model state is {collection: {layer path: ...}}: the rules see 'BatchNorm_0/mean', not
+      # 'batch_stats/BatchNorm_0/mean', so the rule that loads a layer's parameters loads its
+      # statistics too (anchored rules like '^BatchNorm_0/' would otherwise miss them silently).
+      collection, rule_name = ('', name)
+      if prefix == 'model_state' and '/' in name:
+        collection, rule_name = name.split('/', 1)
+      if not any(p.search(rule_name) for p in load) or any(p.search(rule_name) for p in reinit):
         kept.append(name)
         return leaf
-      src_name = name
+      src_name = rule_name
       for pattern, replacement in rename:
         src_name = pattern.sub(replacement, src_name)
+      src_name = f'{collection}/{src_name}' if collection else src_name
       key = f'{prefix}/{src_name}'
       if key not in flat:
         raise UserError(f'init_from: parameter {name} ({src_name} in the source) is not in the '

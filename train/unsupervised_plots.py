@@ -66,8 +66,11 @@ def code_scatter(codes, labels, mask, path):
 
 
 def sample_grid(images, path, cols: int = 8):
-  """A fixed-noise grid of generated images."""
-  images = np.clip(np.asarray(images), 0, 1)
+  """A fixed-noise grid of generated images ([0, 1], or [-1, 1] from a tanh generator)."""
+  images = np.asarray(images)
+  if images.min() < 0:
+    images = (images + 1) / 2
+  images = np.clip(images, 0, 1)
   rows = -(-len(images) // cols)
   fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
   for ax in axes.flat:

@@ -15,12 +15,13 @@ FULL_HARDWARE = 'a TPU v5e-8 slice or 8 GPUs (ImageNet 32x32 via TFDS; not run h
 FULL_TIME = 'about 2 days per network in the paper (2014 GPUs); hours on a TPU slice'
 
 
-def difference(first, second, per_class):
-  """A measure: accuracy(first) - accuracy(second), each (mode, layers), on digits 5-9."""
+def difference(first, second, per_class, task='digits'):
+  """A measure: accuracy(first) - accuracy(second), each (mode, layers), on classes 5-9 of the
+  task (study.TASKS)."""
   def measure(seed, workdir, overrides):
     del overrides
-    a = study.accuracy(seed, first[1], first[0], per_class, workdir)
-    b = study.accuracy(seed, second[1], second[0], per_class, workdir)
+    a = study.accuracy(seed, first[1], first[0], per_class, workdir, task)
+    b = study.accuracy(seed, second[1], second[0], per_class, workdir, task)
     return float(a - b)
   return measure
 

@@ -9,6 +9,10 @@ Every objective is a class built as `Objective(config, model, tx)` with:
   plots(state, batch, directory) -> [paths]     host-side pictures from one eval batch (may be [])
   summarize(means) -> means                     optional: metrics derived from the eval means
                                                 (perplexity = exp(mean loss)); default: none
+  logged_schedule(step, lr) -> {name: value}    optional: the hyperparameters in force at `step`
+                                                for logs and learning curves, given the
+                                                optimizer's lr there; default {'lr': lr} (a SOM
+                                                logs its radius and rate, which it follows instead)
 
 The loop jits `train_step` and `eval_step` with the state's shardings and never asks which family
 it is training. A new kind of training is a new class here, not a branch in the loop.
@@ -20,6 +24,7 @@ from train.objectives import classification
 from train.objectives import gan
 from train.objectives import lm
 from train.objectives import multilabel
+from train.objectives import population
 from train.objectives import rbf
 from train.objectives import reconstruction
 from train.objectives import regression
@@ -37,6 +42,7 @@ OBJECTIVES = {
     'gan': gan.GANObjective,
     'capsule': capsule.Capsule,
     'multilabel': multilabel.MultiLabel,
+    'population': population.PopulationClassification,
 }
 
 

@@ -11,7 +11,8 @@ also the greedy whole-sequence accuracy. `perplexity` = exp(mean loss) is derive
 plots() writes `sample.txt`: a continuation of an eval example's first tokens, sampled with the
 key/value cache (models/transformer.py:generate). Knobs in config.objective_args: sample_prompt
 (tokens, default 32), sample_tokens (default 200), temperature (default 0.8), sample_text (decode
-bytes as UTF-8 text, default True when the vocabulary is 256 bytes).
+bytes as UTF-8 text, default True when the vocabulary is 256 bytes, or the bytes and special ids of
+train/preprocess.py's byte-level text).
 """
 
 import math
@@ -22,6 +23,8 @@ import numpy as np
 import optax
 
 from train.objectives.loss import LossObjective
+from train.preprocess import BYTE_VOCAB
+from train.preprocess import decode_bytes
 
 
 class LanguageModel(LossObjective):
@@ -67,10 +70,9 @@ class LanguageModel(LossObjective):
     sample = jax.jit(lambda v, p, r: transformer.generate(self.model, v, p, steps, r, temperature))
     out = sample(variables, jnp.asarray(tokens[:1, :plen]), rng)
     out = np.asarray(out[0])
-    as_text = args.get('sample_text', getattr(self.model, 'vocab_size', 0) == 256)
+    as_text = args.get('sample_text', getattr(self.model, 'vocab_size', 0) in (256, BYTE_VOCAB))
     if as_text:
-      prompt = bytes(out[:plen].astype(np.uint8).tolist()).decode('utf-8', 'replace')
-      rest = bytes(out[plen:].astype(np.uint8).tolist()).decode('utf-8', 'replace')
+      prompt, rest = decode_bytes(out[:plen]), decode_bytes(out[plen:])
     else:
       prompt, rest = ' '.join(map(str, out[:plen])), ' '.join(map(str, out[plen:]))
     path = directory / 'sample.txt'

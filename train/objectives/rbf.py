@@ -17,6 +17,8 @@ With the batch = the whole training split, kmeans_steps Lloyd iterations and fit
 and 2 are exactly batch k-means followed by the least-squares solution. All sums run over the
 (sharded) batch, so they reduce across the 'data' axis under jit.
 
+The logs show the optimizer's learning rate only for phase-3 steps (`logged_schedule`).
+
 Metrics: `loss` is the batch MSE of the network after the step, `inertia` the k-means objective
 (mean squared distance to the nearest centre). Eval reports per target `mse_<name>` and
 `nmse_<name>` (the MSE over the variance of that target in the training data), and `summarize`
@@ -154,6 +156,10 @@ class RBFObjective:
     new = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
                         model_state=model_state)
     return new, {'loss': loss, 'inertia': inertia, 'phase': phase.astype(jnp.float32)}
+
+  def logged_schedule(self, step, lr):
+    """The optimizer's lr only in the fine-tuning steps, the only ones that use it."""
+    return {'lr': lr} if step >= self.kmeans_steps + self.fit_steps else {}
 
   def target_variance(self, state):
     fit = state.model_state['fit']

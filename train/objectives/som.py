@@ -12,7 +12,8 @@ exponentially with the step from `*_start` to `*_end` over config.num_steps.
   variant 'online' (Kohonen 1982): w_v <- w_v + rate h(bmu(x), v) (x - w_v), one example after the
     other (a scan over the batch; it gathers the batch and does not parallelize).
 
-The optimizer of the config (`tx`) is not used: opt_state is empty. Metrics: quantization error
+The optimizer of the config (`tx`) is not used: opt_state is empty, and the logs show the radius
+and rate of each logged step (`logged_schedule`) instead of a learning rate. Metrics: quantization error
 (mean distance of an example to its BMU's prototype; reported as `loss` too) and topographic error
 (fraction of examples whose first and second BMUs are not grid neighbours, 4-neighbourhood;
 Kiviluoto 1996).
@@ -130,7 +131,13 @@ class SOMObjective:
         return w + rate * h[:, None] * (xi - w), None
       w, _ = jax.lax.scan(one, w, x)
     new = state.replace(step=state.step + 1, params={'prototypes': w})
-    return new, {'loss': qe, 'quantization_error': qe, 'radius': radius, 'rate': rate}
+    return new, {'loss': qe, 'quantization_error': qe}
+
+  def logged_schedule(self, step, lr):
+    """The neighbourhood radius and rate of `step`; the optimizer's lr means nothing here."""
+    del lr
+    radius, rate = self.schedule(np.asarray(step))
+    return {'radius': float(radius), 'rate': float(rate)}
 
   def bmus(self, state, batch):
     """(quantization error, topographic error, BMU) per example."""
