@@ -26,7 +26,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from models.capsnet import Conv
+from models.conv import Conv
 
 EPS = 1e-6
 
@@ -138,7 +138,8 @@ class MatrixCapsNet(nn.Module):
   @nn.compact
   def __call__(self, x, train: bool = False, labels=None):
     del train, labels   # no decoder, no dropout
-    h = nn.relu(Conv(self.conv_features, self.conv_kernel, self.conv_stride, self.im2col)(x))
+    h = nn.relu(Conv(self.conv_features, self.conv_kernel, self.conv_stride,
+                     im2col=self.im2col)(x))
     pose, act = PrimaryCaps(self.primary_types)(h)
     for types, kernel, stride in self.conv_caps:
       pose, act = ConvCaps(types, kernel, stride, self.routing_iterations)(pose, act)
