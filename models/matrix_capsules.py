@@ -26,7 +26,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from models.capsnet import Conv
+from models.conv import Conv
 
 EPS = 1e-6
 

@@ -15,6 +15,7 @@ from train.datasets import digits
 from train.datasets import pychars
 from train.datasets import iris
 from train.datasets import mackey_glass
+from train.datasets import multi_digits
 from train.datasets import ring
 
 # TFDS name -> builder class. Importing a builder module registers its name with TFDS.
@@ -27,6 +28,7 @@ LOCAL_BUILDERS = {
     mackey_glass.MackeyGlass.name: mackey_glass.MackeyGlass,
     ring.Ring.name: ring.Ring,
     affine_digits.AffineDigits.name: affine_digits.AffineDigits,
+    multi_digits.MultiDigits.name: multi_digits.MultiDigits,
 }
 
 

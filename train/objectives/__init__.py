@@ -24,6 +24,7 @@ from train.objectives import classification
 from train.objectives import darts
 from train.objectives import gan
 from train.objectives import lm
+from train.objectives import multilabel
 from train.objectives import population
 from train.objectives import rbf
 from train.objectives import reconstruction
@@ -42,6 +43,7 @@ OBJECTIVES = {
     'gan': gan.GANObjective,
     'capsule': capsule.Capsule,
     'darts': darts.DARTS,
+    'multilabel': multilabel.MultiLabel,
     'population': population.PopulationClassification,
 }
 

@@ -19,12 +19,21 @@ activations a, L = sum_{i != t} max(0, m - (a_t - a_i))^2, with the margin m gro
 The model returns a dict with 'lengths' (CapsNet) or 'activations' (matrix capsules) as class
 scores. Metrics: accuracy, margin_loss (or spread_loss), and recon_mse (mean squared error per
 pixel) when there is a decoder.
+
+two_digits=True is Section 6 (MultiMNIST, e.g. nnzoo_multi_digits): every input holds two digits of
+different classes, labels `label_key` and `label2_key` (default 'label2'), and each digit alone
+on the canvas under `part_keys` (default ('image1', 'image2')). The margin loss has T_k = 1 for
+both classes; the decoder reconstructs each digit from its own class capsule (masked by its label,
+in training and in evaluation, as the paper does), and the loss adds both digits' squared errors.
+`accuracy` is then the both-digits accuracy: the two longest capsules are exactly the two labels;
+`digit_accuracy` is the share of the two labels among them.
 """
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from train.objectives import multilabel
 from train.objectives.loss import LossObjective
 
 # Figure 4 of the paper: each dimension of the winning capsule moved by -0.25 .. 0.25 in 0.05 steps.
@@ -32,8 +41,12 @@ PERTURBATIONS = np.linspace(-0.25, 0.25, 11)
 
 
 def margin_loss(lengths, labels, m_plus=0.9, m_minus=0.1, down_weight=0.5):
-  """Eq. 4 summed over classes: [B, J] lengths, [B] integer labels -> [B]."""
-  t = jax.nn.one_hot(labels, lengths.shape[-1], dtype=lengths.dtype)
+  """Eq. 4 summed over classes: [B, J] lengths, [B] integer labels -> [B]. Several objects per
+  input (Section 6): `labels` may be [B, J] k-hot targets, T_k = 1 for every class present."""
+  if labels.ndim == lengths.ndim:
+    t = labels.astype(lengths.dtype)
+  else:
+    t = jax.nn.one_hot(labels, lengths.shape[-1], dtype=lengths.dtype)
   present = t * jnp.square(jax.nn.relu(m_plus - lengths))
   absent = down_weight * (1.0 - t) * jnp.square(jax.nn.relu(lengths - m_minus))
   return jnp.sum(present + absent, axis=-1)
@@ -88,6 +101,12 @@ class Capsule(LossObjective):
       raise ValueError(f'objective_args.loss={self.loss!r}: use margin or spread')
     self.spread_ramp = float(a.get('spread_ramp', 0.5))
     self._margin = 0.9   # the spread margin; train_step sets its schedule while tracing
+    self.two_digits = bool(a.get('two_digits', False))
+    self.label2_key = a.get('label2_key', 'label2')
+    self.part_keys = tuple(a.get('part_keys', ('image1', 'image2')))
+    if self.two_digits and (self.loss != 'margin' or self.shift or self.resize or self.crop):
+      raise ValueError('objective_args.two_digits needs the margin loss and no shift, resize or '
+                       'crop (the data set places the digits; their targets would not move)')
 
   def train_step(self, state, batch):
     ramp = max(self.spread_ramp * self.config.num_steps, 1.0)
@@ -105,6 +124,8 @@ class Capsule(LossObjective):
 
   def forward(self, variables, batch, train, rngs, mutable):
     """Returns the model's dict plus 'target', the image the reconstruction is compared with."""
+    if self.two_digits:
+      return self.forward_two_digits(variables, batch, train, rngs, mutable)
     x = batch[self.input_key]
     if self.resize or self.crop:
       crop_rng = jax.random.fold_in(rngs['dropout'], 2) if train else None
@@ -118,17 +139,45 @@ class Capsule(LossObjective):
       return {**out, 'target': x}, state
     return {**result, 'target': x}
 
+  def forward_two_digits(self, variables, batch, train, rngs, mutable):
+    """Both digits reconstructed, each from the capsule of its own label: 'reconstruction' and
+    'target' are [B, 2, H, W, C]."""
+    x = batch[self.input_key]
+    result = self.model.apply(variables, x, train=train, labels=batch[self.label_key], rngs=rngs,
+                              mutable=mutable)
+    out, state = result if mutable is not False else (result, None)
+    out = dict(out)
+    if 'reconstruction' in out:
+      other = self.model.apply(variables, out['capsules'], batch[self.label2_key], x.shape[1:],
+                               method='decode')
+      out['reconstruction'] = jnp.stack([out['reconstruction'], other], 1)
+      out['target'] = jnp.stack([batch[k] for k in self.part_keys], 1)
+    return (out, state) if mutable is not False else out
+
   def per_example(self, outputs, batch):
     labels = batch[self.label_key]
     scores = outputs['lengths'] if 'lengths' in outputs else outputs['activations']
+    if self.two_digits:
+      both = [labels, batch[self.label2_key]]
+      metrics = multilabel.top_k_metrics(scores, both)
+      loss = metrics['margin_loss'] = margin_loss(
+          scores, multilabel.k_hot(both, scores.shape[-1], scores.dtype), self.m_plus,
+          self.m_minus, self.down_weight)
+      return self.add_reconstruction(loss, metrics, outputs)
     metrics = {'accuracy': (jnp.argmax(scores, -1) == labels).astype(jnp.float32)}
     if self.loss == 'spread':
       loss = metrics['spread_loss'] = spread_loss(scores, labels, self._margin)
     else:
       loss = metrics['margin_loss'] = margin_loss(scores, labels, self.m_plus, self.m_minus,
                                                   self.down_weight)
+    return self.add_reconstruction(loss, metrics, outputs)
+
+  def add_reconstruction(self, loss, metrics, outputs):
+    """Adds recon_weight x the sum of squared errors over all reconstructed pixels (both digits'
+    in two-digit mode), and the mean per pixel as recon_mse."""
     if 'reconstruction' in outputs:
-      err = jnp.square(outputs['reconstruction'] - outputs['target']).reshape(len(labels), -1)
+      err = jnp.square(outputs['reconstruction'] - outputs['target'])
+      err = err.reshape(len(loss), -1)
       metrics['recon_mse'] = err.mean(-1)
       loss = loss + self.recon_weight * err.sum(-1)
     return loss, metrics
@@ -136,6 +185,8 @@ class Capsule(LossObjective):
   # -- pictures ----------------------------------------------------------------------------------
   def plots(self, state, batch, directory):
     from train import plots
+    if self.two_digits:
+      return self.plots_two_digits(state, batch, directory)
     variables = {'params': state.params, **state.model_state}
     images = batch[self.input_key]
     if self.resize or self.crop:
@@ -165,6 +216,54 @@ class Capsule(LossObjective):
           np.asarray(recon).reshape(moved.shape[:3] + images.shape[1:]), np.asarray(winners),
           directory / 'capsule_dimensions.png'))
     return paths
+
+  def plots_two_digits(self, state, batch, directory):
+    """Section 6 / Figure 5: the two longest capsules, each decoded alone, in red and green."""
+    variables = {'params': state.params, **state.model_state}
+    images = batch[self.input_key]
+    out = self.model.apply(variables, images, train=False)
+    _, top = jax.lax.top_k(out['lengths'] if 'lengths' in out else out['activations'], 2)
+    top = np.asarray(top)
+    per_position = getattr(self.model, 'primary_capsules', None) or self.model.conv_caps[-1][0]
+    paths = [coupling_picture(np.asarray(out['coupling']), top[:, 0], per_position,
+                              directory / 'coupling.png')]
+    if 'reconstruction' in out:
+      recons = [np.asarray(self.model.apply(variables, out['capsules'], top[:, k],
+                                            images.shape[1:], method='decode')) for k in range(2)]
+      labels = np.stack([np.asarray(batch[self.label_key]), np.asarray(batch[self.label2_key])], -1)
+      paths.append(two_digit_picture(np.asarray(images), recons[0], recons[1], labels, top,
+                                     directory / 'two_digits.png'))
+    return paths
+
+
+def two_digit_picture(images, first, second, labels, predicted, path, n: int = 12):
+  """Overlaid inputs (top row) and, below, the two most active capsules' reconstructions, the
+  longest in red and the second in green (yellow where both draw). Titles: labels L and the two
+  predicted classes P, red when the predicted pair is wrong."""
+  import matplotlib.pyplot as plt
+  n = min(n, len(images))
+  fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3), squeeze=False)
+  for i in range(n):
+    h, w = images.shape[1:3]
+    colour = np.zeros((h, w, 3), np.float32)
+    colour[..., 0] = first[i].reshape(h, w)
+    colour[..., 1] = second[i].reshape(h, w)
+    axes[0, i].imshow(images[i].reshape(h, w), cmap='gray', vmin=0, vmax=1)
+    axes[1, i].imshow(np.clip(colour, 0, 1))
+    right = sorted(labels[i].tolist()) == sorted(predicted[i].tolist())
+    axes[0, i].set_title(f'L {labels[i][0]},{labels[i][1]}\nP {predicted[i][0]},{predicted[i][1]}',
+                         fontsize=7, color='black' if right else 'red')
+    for ax in axes[:, i]:
+      ax.set_xticks([])
+      ax.set_yticks([])
+  axes[0, 0].set_ylabel('input', fontsize=7)
+  axes[1, 0].set_ylabel('recon.', fontsize=7)
+  fig.suptitle('two most active capsules decoded one at a time: 1st red, 2nd green '
+               '(Sabour et al. Fig. 5)', fontsize=8)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path
 
 
 def reconstruction_picture(images, recons, path, n: int = 16):
