@@ -15,6 +15,15 @@ FULL_HARDWARE = 'a TPU v5e-8 slice or 8 GPUs (ImageNet 32x32 via TFDS; not run h
 FULL_TIME = 'about 2 days per network in the paper (2014 GPUs); hours on a TPU slice'
 
 
+def record(**fields):
+  """The study's Record: Yosinski et al.'s paper, metric and full-scale setting, plus `fields`
+  (the claim, and anything else one experiment sets)."""
+  from experiments.records import Record
+  return Record(paper=PAPER, metric='ImageNet top-1 accuracy (B half)', paper_value=PAPER_VALUE,
+                paper_setting=PAPER_SETTING, full_hardware=FULL_HARDWARE, full_time=FULL_TIME,
+                **fields)
+
+
 def difference(first, second, per_class, task='digits'):
   """A measure: accuracy(first) - accuracy(second), each (mode, layers), on classes 5-9 of the
   task (study.TASKS)."""

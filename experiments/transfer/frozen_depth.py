@@ -21,11 +21,8 @@ def get_config(arg: str = ''):
 
 
 def get_record():
-  from experiments.records import Claim, Record
-  return Record(
-      paper=common.PAPER, metric='ImageNet top-1 accuracy (B half)', paper_value=common.PAPER_VALUE,
-      paper_setting=common.PAPER_SETTING, full_hardware=common.FULL_HARDWARE,
-      full_time=common.FULL_TIME,
+  from experiments.records import Claim
+  return common.record(
       claim=Claim(
           statement='frozen transferred features get more task-specific with depth: freezing the '
                     'first two layers costs >= 5 points more than freezing only the first',

@@ -20,11 +20,8 @@ def get_config(arg: str = ''):
 
 
 def get_record():
-  from experiments.records import Claim, Record
-  return Record(
-      paper=common.PAPER, metric='ImageNet top-1 accuracy (B half)', paper_value=common.PAPER_VALUE,
-      paper_setting=common.PAPER_SETTING, full_hardware=common.FULL_HARDWARE,
-      full_time=common.FULL_TIME,
+  from experiments.records import Claim
+  return common.record(
       claim=Claim(
           statement='on 8x8 digits, pre-training on 0-4 does not beat training from scratch on '
                     '5-9 at 5 labels per class (the paper\'s gain does not carry over at this scale)',

@@ -33,11 +33,8 @@ def get_config(arg: str = ''):
 
 
 def get_record():
-  from experiments.records import Claim, Record
-  return Record(
-      paper=common.PAPER, metric='ImageNet top-1 accuracy (B half)', paper_value=common.PAPER_VALUE,
-      paper_setting=common.PAPER_SETTING, full_hardware=common.FULL_HARDWARE,
-      full_time=common.FULL_TIME,
+  from experiments.records import Claim
+  return common.record(
       claim=Claim(
           statement='pre-training does beat training from scratch on a harder target: on shifted '
                     'digits with 1 label per class, the three hidden layers pre-trained on 0-4 and '
