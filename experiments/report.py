@@ -27,7 +27,22 @@ def load_results() -> dict[str, list[dict]]:
 
 
 def _value(r):
-  return f'{r["mean"]:.4g} ± {r["std"]:.2g} (n={len(r["values"])})'
+  return f'{r["mean"]:.4g} ± {r["std"]:.2g} (n={len(r["values"])})' + _details(r.get('details'))
+
+
+def _details(details) -> str:
+  """Per-seed numbers a measure recorded beside its value: '; modes_covered 1/1/2'."""
+  if not details:
+    return ''
+  parts = []
+  for key in details[0]:
+    vals = [d.get(key) for d in details]
+    if key == 'seed' or not all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                for v in vals):
+      continue
+    shown = [f'{v:.4g}' for v in vals]
+    parts.append(f'{key} {shown[0] if len(set(shown)) == 1 else "/".join(shown)}')
+  return ('; per seed: ' + ', '.join(parts)) if parts else ''
 
 
 def _row(r, with_study=False):
