@@ -7,48 +7,17 @@ Model: one GRU layer (Cho et al. 2014) of 32 units, last hidden state -> Dense 1
   python -m train --config experiments/sequence/gru_adding.py --workdir runs/gru_adding
   python -m experiments.reproduce experiments/sequence/gru_adding.py    # ~1 min per seed, 2 cores
 
-lstm_adding.py and rnn_adding.py are this file with another cell: the three claims together say that
+lstm_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three claims together say that
 the gated cells carry information across 100 steps and the tanh RNN, same budget, does not.
 """
 
-from train.config import base_config
+from experiments.sequence import adding
 
 CELL = 'gru'
 
 
 def get_config(arg: str = ''):
-  c = base_config()
-  c.objective = 'regression'
-  c.model.name = 'rnn'
-  c.model.variant = f'{CELL}_adding'
-  c.model.hidden = 32
-  c.data.name = 'nnzoo_adding/t100'
-  c.data.batch_size = 64
-  c.data.eval_batch_size = 1000
-  c.optimizer.name = 'adam'
-  c.optimizer.learning_rate = 3e-3
-  c.optimizer.clip_norm = 1.0
-  c.num_steps = 3000
-  c.log_every = 100
-  c.eval_every = 1000
-  c.ckpt_every = 0
-  if arg == 'tiny':
-    c.model.hidden = 8
-    c.data.name = 'nnzoo_adding/t10'
-    c.data.batch_size = 16
-    c.data.eval_batch_size = 200
-    c.num_steps = 5
-    c.plots = False
-  elif arg == 'full':  # 128 units as in Le et al. 2015 / Arjovsky et al. 2016, longer schedule
-    c.model.hidden = 128
-    c.data.batch_size = 128
-    c.optimizer.learning_rate = 1e-3
-    c.num_steps = 20_000
-    c.eval_every = 2000
-    c.ckpt_every = 2000
-  elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
-  return c
+  return adding.config(CELL, arg)
 
 
 def get_record():
