@@ -7,8 +7,9 @@ Model: one GRU layer (Cho et al. 2014) of 32 units, last hidden state -> Dense 1
   python -m train --config experiments/sequence/gru_adding.py --workdir runs/gru_adding
   python -m experiments.reproduce experiments/sequence/gru_adding.py    # ~1 min per seed, 2 cores
 
-lstm_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three claims together say that
-the gated cells carry information across 100 steps and the tanh RNN, same budget, does not.
+lstm_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three
+claims together say that the gated cells carry information across 100 steps and the tanh RNN, same
+budget, does not.
 """
 
 from experiments.sequence import adding

@@ -7,8 +7,9 @@ Model: one LSTM layer (with forget gate, Gers et al. 2000) of 32 units, last hid
   python -m train --config experiments/sequence/lstm_adding.py --workdir runs/lstm_adding
   python -m experiments.reproduce experiments/sequence/lstm_adding.py    # ~1 min per seed, 2 cores
 
-gru_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three claims together say that
-the gated cells carry information across 100 steps and the tanh RNN, same budget, does not.
+gru_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three
+claims together say that the gated cells carry information across 100 steps and the tanh RNN, same
+budget, does not.
 """
 
 from experiments.sequence import adding

@@ -7,8 +7,9 @@ Model: one tanh RNN layer (Elman 1990) of 32 units, last hidden state -> Dense 1
   python -m train --config experiments/sequence/rnn_adding.py --workdir runs/rnn_adding
   python -m experiments.reproduce experiments/sequence/rnn_adding.py    # ~1 min per seed, 2 cores
 
-lstm_adding.py and gru_adding.py train experiments/sequence/adding.py with another cell: the three claims together say that
-the gated cells carry information across 100 steps and the tanh RNN, same budget, does not.
+lstm_adding.py and gru_adding.py train experiments/sequence/adding.py with another cell: the three
+claims together say that the gated cells carry information across 100 steps and the tanh RNN, same
+budget, does not.
 """
 
 from experiments.sequence import adding
