@@ -122,9 +122,8 @@ class Recurrent(nn.Module):
     return outputs.swapaxes(0, 1), hidden_of(self.cell, carry)
 
 
-def length_mask(lengths: Optional[jax.Array], batch: int, steps: int):
+def length_mask(lengths: Optional[jax.Array], steps: int):
   """[B, T] bool, True on valid steps; None (no masking work at all) when lengths is None."""
-  del batch
   if lengths is None:
     return None
   return jnp.arange(steps)[None, :] < lengths[:, None]
@@ -152,7 +151,7 @@ class RNN(nn.Module):
   def __call__(self, x, train: bool = False, lengths=None):
     if self.vocab_size:
       x = nn.Embed(self.vocab_size, self.hidden)(x)
-    mask = length_mask(lengths, x.shape[0], x.shape[1])
+    mask = length_mask(lengths, x.shape[1])
     for layer in range(self.num_layers):
       seq, last = Recurrent(self.cell, self.hidden, unroll=self.unroll, fused=self.fused,
                                 name=f'fwd{layer}')(x, mask)
