@@ -20,7 +20,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from models.conv import Conv  # noqa: F401  (im2col or XLA conv, nn.Conv's parameters)
+from models.conv import Conv
 
 EPS = 1e-7
 
