@@ -26,7 +26,8 @@ def commit() -> str:
     dirty = [l for l in status.splitlines() if l.strip() and not _is_record(l)]
     return head + ('+dirty' if dirty else '')
   except (OSError, subprocess.CalledProcessError):
-    return 'unknown'
+    # A copy of the tree without .git (an accelerator machine): the launcher names the commit.
+    return os.environ.get('NNZOO_COMMIT', 'unknown')
 
 
 def cpu_name() -> str:

@@ -84,7 +84,8 @@ def test_bench_tpu_estimate_compiles_the_benchmarked_step():
   """`train.bench --tpu-estimate` compiles the same step the CPU numbers time, for a v5e slice."""
   from train import bench
   r = bench.tpu_estimate('mlp', 'v5e:2x2')
-  expected = 3 * bench.WORKLOADS['mlp'].forward_flops() / 4     # per chip: the batch is split 4 ways
+  flops = bench.WORKLOADS['mlp'].forward_flops(bench.workload_config('mlp'))
+  expected = 3 * flops / 4     # per chip: the batch is split 4 ways
   assert r['estimate'] and r['chips'] == 4 and r['topology'] == 'v5e:2x2'
   # 3x forward minus the input gradient nobody needs (first layer), plus Adam's elementwise work.
   assert 0.7 * expected <= r['xla_flops_per_chip'] < 1.3 * expected

@@ -60,3 +60,37 @@ def test_bench_rejects_unknown_lever_with_nearest_keys():
                       '--config.model.fusd=False'], capture_output=True, text=True, timeout=120)
   assert r.returncode != 0
   assert 'fused' in r.stderr and 'fusd' in r.stderr
+
+
+def test_transformer_shapes_and_flops_follow_config_overrides():
+  """The LM workloads take their batch and FLOPs from the config, so a lever that resizes the model
+  (or the accelerator-sized `transformer_large`) is counted right."""
+  from train import bench
+  c = bench.workload_config('transformer_large', [
+      '--config.model.max_len=64', '--config.model.d_model=128', '--config.model.num_heads=2',
+      '--config.model.mlp_dim=256', '--config.model.num_layers=3', '--config.data.batch_size=2'])
+  b, t, d, f, v, layers = 2, 64, 128, 256, 256, 3
+  per_layer = 4 * 2 * b * t * d * d + 2 * 2 * b * t * d * f + 2 * 2 * b * t * t * d
+  assert bench.WORKLOADS['transformer_large'].forward_flops(c) == layers * per_layer + 2 * b * t * d * v
+  assert bench.WORKLOADS['transformer_large'].batch(0, c)['tokens'].shape == (2, 65)
+  assert c.model.dtype == 'bfloat16' and c.model.attention == 'cudnn'
+
+
+def test_fixed_shape_workload_rejects_a_batch_override():
+  r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', 'mlp',
+                      '--config.data.batch_size=32'], capture_output=True, text=True, timeout=120)
+  assert r.returncode == 2 and 'fixed batch of 256' in r.stderr, r.stderr[-2000:]
+
+
+def test_record_from_adds_another_machines_lines(tmp_path, monkeypatch):
+  """Lines measured elsewhere (experiments/bench/gpu.sh on a lent GPU) join the table's records,
+  replacing the same workload, levers and hardware."""
+  from train import bench
+  monkeypatch.setattr(bench, 'RESULTS', str(tmp_path / 'results.jsonl'))
+  row = {'workload': 'mlp', 'hardware': 'NVIDIA H100 80GB HBM3 x1 (gpu)', 'overrides': [],
+         'median_step_s': 0.001}
+  lines = tmp_path / 'gpu.jsonl'
+  lines.write_text(json.dumps(row) + '\n' + json.dumps({**row, 'median_step_s': 0.002}) + '\n')
+  assert bench.main(['--record-from', str(lines)]) == 0
+  rows = [json.loads(l) for l in open(bench.RESULTS)]
+  assert rows == [{**row, 'median_step_s': 0.002}]

@@ -117,6 +117,25 @@ def test_explicit_attention_lever_is_the_same_function():
                              jax.nn.dot_product_attention(q, k, v, mask=mask), rtol=1e-5, atol=1e-6)
 
 
+def test_bfloat16_compute_keeps_float32_parameters_and_the_function():
+  """model.dtype='bfloat16' (mixed precision): parameters stay float32 and identical to the float32
+  model's, activations are bf16, and the logits agree with float32 to bf16 rounding."""
+  tokens = jnp.asarray(np.random.default_rng(0).integers(0, 50, size=(2, 16)))
+  full = tr.TransformerLM(vocab_size=50, max_len=16, d_model=64, num_layers=2, num_heads=4,
+                          mlp_dim=128)
+  for attention in ('explicit', 'xla'):
+    half = full.clone(dtype='bfloat16', attention=attention)
+    params = full.init(jax.random.PRNGKey(0), tokens)
+    half_params = half.init(jax.random.PRNGKey(0), tokens)
+    assert {x.dtype for x in jax.tree.leaves(half_params)} == {jnp.dtype('float32')}
+    for a, b in zip(jax.tree.leaves(params), jax.tree.leaves(half_params)):
+      np.testing.assert_array_equal(a, b)
+    ref, out = full.apply(params, tokens), half.apply(params, tokens)
+    assert out.dtype == jnp.bfloat16
+    err = float(jnp.linalg.norm(out.astype(jnp.float32) - ref) / jnp.linalg.norm(ref))
+    assert 1e-4 < err < 3e-2, (attention, err)   # rounded (not float32), but only by bf16's eps
+
+
 def test_seq2seq_ignores_source_padding():
   """Padded text (train/preprocess.py): the decoder's output for a source does not depend on how
   much padding follows it, neither teacher-forced nor greedy."""

@@ -27,9 +27,14 @@ import numpy as np
 @dataclasses.dataclass(frozen=True)
 class Workload:
   config: Callable[[], object]        # engine config: model, objective, optimizer (Adam 1e-3)
-  batch: Callable[[int], dict]        # seed -> one synthetic global batch (numpy)
-  forward_flops: Callable[[], int]    # analytic matmul/conv FLOPs of one forward pass
+  batch: Callable[..., dict]          # (seed, config) -> one synthetic global batch (numpy)
+  forward_flops: Callable[..., int]   # config -> analytic matmul/conv FLOPs of one forward pass
   data: Callable[[], object] = None   # config whose data section is the real data path
+
+
+def _fixed(fn):
+  """A batch or FLOPs function of a workload whose shapes do not follow config overrides."""
+  return lambda *args: fn(*args[:-1])
 
 
 def _mm(m, k, n):
@@ -71,17 +76,17 @@ def _digits_data(batch):
 
 def _adding_batch(b, steps):
   def make(seed):
-    from train.datasets import adding
-    inputs, target = adding.generate(steps, b, seed=[steps, 100 + seed])
+    from train.adding_problem import generate
+    inputs, target = generate(steps, b, seed=[steps, 100 + seed])
     return {'inputs': inputs, 'target': target}
   return make
 
 
-def _bytes_batch(b, seq):
-  def make(seed):
-    rng = np.random.default_rng(seed)
-    return {'tokens': rng.integers(0, 256, size=(b, seq + 1), dtype=np.int32)}
-  return make
+def _bytes_batch(seed, config):
+  """Random bytes [batch, max_len + 1]: the LM reads the first max_len, predicts the last."""
+  rng = np.random.default_rng(seed)
+  shape = (config.data.batch_size, config.model.max_len + 1)
+  return {'tokens': rng.integers(0, config.model.vocab_size, size=shape, dtype=np.int32)}
 
 
 def _data(name, batch):
@@ -107,41 +112,64 @@ def _transformer_config():
   return c
 
 
-def _transformer_flops(b=16, t=128, d=256, layers=4, f=1024, v=256):
+def _transformer_large_config():
+  """A byte-level LM that fills one accelerator: seq 2048, d 2048, 16 heads of 128, MLP 8192, 8
+  layers (403M parameters), batch 8 (16k tokens a step), bf16 compute with float32 parameters and
+  cuDNN's fused attention. For GPU/TPU: on a CPU a step takes minutes."""
+  c = _base('transformer', 'bench', 8, vocab_size=256, max_len=2048, d_model=2048, num_layers=8,
+            num_heads=16, mlp_dim=8192, positions='learned', activation='gelu',
+            dtype='bfloat16', attention='cudnn')
+  c.objective = 'lm'
+  return c
+
+
+def _transformer_flops(config):
+  """Matmul FLOPs of the LM's forward pass from its config. Attention counts the full t x t score
+  and value products (causal masking halves the useful work; the usual model-FLOPs convention,
+  as in PaLM's 6N + 12LHQT, counts it whole)."""
+  m = config.model
+  b, t, d, f, v = config.data.batch_size, m.max_len, m.d_model, m.mlp_dim, m.vocab_size
   per_layer = 4 * _mm(b * t, d, d) + 2 * _mm(b * t, d, f) + 2 * _mm(b * t, t, d)  # proj, MLP, attn
-  return layers * per_layer + _mm(b * t, d, v)
+  return m.num_layers * per_layer + _mm(b * t, d, v)
 
 
 WORKLOADS = {
     # 784-512-512-10 ReLU, batch 256.
     'mlp': Workload(
         config=lambda: _base('mlp', 'bench', 256, num_classes=10),
-        batch=lambda seed: {k: (v.reshape(256, 784) if k == 'image' else v)
-                            for k, v in _images(256, 28)(seed).items()},
-        forward_flops=lambda: _mm(256, 784, 512) + _mm(256, 512, 512) + _mm(256, 512, 10),
+        batch=_fixed(lambda seed: {k: (v.reshape(256, 784) if k == 'image' else v)
+                                   for k, v in _images(256, 28)(seed).items()}),
+        forward_flops=_fixed(lambda: _mm(256, 784, 512) + _mm(256, 512, 512) + _mm(256, 512, 10)),
         data=_digits_data(256)),
     # 28x28x1: Conv32 3x3 SAME ReLU avgpool2, Conv64 3x3 SAME ReLU avgpool2, Dense256, Dense10; b 128.
     'cnn': Workload(
         config=lambda: _base('cnn', 'small', 128, num_classes=10),
-        batch=_images(128, 28),
-        forward_flops=lambda: (_conv(128, 28, 28, 32, 1, 3, 3) + _conv(128, 14, 14, 64, 32, 3, 3)
-                               + _mm(128, 7 * 7 * 64, 256) + _mm(128, 256, 10)),
+        batch=_fixed(_images(128, 28)),
+        forward_flops=_fixed(lambda: (_conv(128, 28, 28, 32, 1, 3, 3)
+                                      + _conv(128, 14, 14, 64, 32, 3, 3)
+                                      + _mm(128, 7 * 7 * 64, 256) + _mm(128, 256, 10))),
         data=_digits_data(128)),
     # The adding problem: T=100, input 2, one LSTM layer of 128 (input projection hoisted out of
     # the scan), last hidden state -> Dense 1, MSE; batch 128.
     'lstm': Workload(
         config=_lstm_config,
-        batch=_adding_batch(128, 100),
-        forward_flops=lambda: (_mm(128 * 100, 2, 4 * 128) + 100 * _mm(128, 128, 4 * 128)
-                               + _mm(128, 128, 1)),
+        batch=_fixed(_adding_batch(128, 100)),
+        forward_flops=_fixed(lambda: (_mm(128 * 100, 2, 4 * 128) + 100 * _mm(128, 128, 4 * 128)
+                                      + _mm(128, 128, 1))),
         data=_data('nnzoo_adding/t100', 128)),
     # Byte-level decoder-only LM: vocab 256, seq 128, d_model 256, 4 layers, 4 heads, MLP 1024,
     # pre-LN, GELU, learned positions, causal attention, next-token cross-entropy; batch 16.
     'transformer': Workload(
         config=_transformer_config,
-        batch=_bytes_batch(16, 128),
+        batch=_bytes_batch,
         forward_flops=_transformer_flops,
         data=_data('nnzoo_pychars', 16)),
+    # The same LM at a size that fills an accelerator, bf16 (see _transformer_large_config); the
+    # model-FLOPs utilization (`mfu`) is reported against the chip's spec bf16 peak.
+    'transformer_large': Workload(
+        config=_transformer_large_config,
+        batch=_bytes_batch,
+        forward_flops=_transformer_flops),
     # Sabour et al. 2017 CapsNet on 28x28x1, batch 32: Conv1 256@9x9, PrimaryCaps 32x8D 9x9/2,
     # DigitCaps 10x16D with 3 routing iterations, margin loss + 0.0005 x reconstruction (decoder
     # 512-1024-784, masked by the label). Like the PyTorch reference, the gradient reaches u_hat
@@ -149,11 +177,13 @@ WORKLOADS = {
     # models/capsnet.py: XLA:CPU's gradient of the strided 9x9 convolution is pathological).
     'capsnet': Workload(
         config=lambda: _capsnet(32),
-        batch=_images(32, 28),
-        forward_flops=lambda: (_conv(32, 20, 20, 256, 1, 9, 9) + _conv(32, 6, 6, 256, 256, 9, 9)
-                               + 2 * 32 * 1152 * 10 * 16 * 8           # u_hat = W u
-                               + (3 + 2) * 2 * 32 * 1152 * 10 * 16     # routing sums, agreements
-                               + _mm(32, 160, 512) + _mm(32, 512, 1024) + _mm(32, 1024, 784)),
+        batch=_fixed(_images(32, 28)),
+        forward_flops=_fixed(lambda: (_conv(32, 20, 20, 256, 1, 9, 9)
+                                      + _conv(32, 6, 6, 256, 256, 9, 9)
+                                      + 2 * 32 * 1152 * 10 * 16 * 8           # u_hat = W u
+                                      + (3 + 2) * 2 * 32 * 1152 * 10 * 16     # routing, agreement
+                                      + _mm(32, 160, 512) + _mm(32, 512, 1024)
+                                      + _mm(32, 1024, 784))),
         data=_digits_data(32)),
 }
 
@@ -225,7 +255,13 @@ def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
   config = workload_config(name, overrides)
   mesh = sharding_lib.make_mesh(config.mesh)
   batch_sharding = sharding_lib.batch_sharding(mesh)
-  batches = [jax.device_put(w.batch(seed), batch_sharding) for seed in range(2)]
+  host_batches = [w.batch(seed, config) for seed in range(2)]
+  leading = len(next(iter(host_batches[0].values())))
+  if leading != config.data.batch_size:
+    from train.errors import UserError
+    raise UserError(f'workload {name} has a fixed batch of {leading} (the reference\'s shape); '
+                    f'--config.data.batch_size={config.data.batch_size} does not apply to it')
+  batches = [jax.device_put(b, batch_sharding) for b in host_batches]
   run = loop.build(config, mesh, batches[0])
   state = run.init(batches[0])
   t0 = time.perf_counter()
@@ -247,11 +283,36 @@ def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
       timer.lap(lambda: one(i))
   stats = timer.summary()
   b = config.data.batch_size
-  flops = 3 * w.forward_flops()
-  return {'workload': name, 'overrides': list(overrides), **stats, 'batch': b, 'examples_per_s': b / stats['median_step_s'],
-          'compile_s': round(compile_s, 3), 'flops_per_step': flops,
-          'gflops': flops / stats['median_step_s'] / 1e9,
-          'loss_after_warmup': first_loss, 'loss_last': float(metrics['loss'])}
+  flops = 3 * w.forward_flops(config)
+  result = {'workload': name, 'overrides': list(overrides), **stats, 'batch': b,
+            'examples_per_s': b / stats['median_step_s'],
+            'compile_s': round(compile_s, 3), 'flops_per_step': flops,
+            'gflops': flops / stats['median_step_s'] / 1e9,
+            'loss_after_warmup': first_loss, 'loss_last': float(metrics['loss'])}
+  dtype = config.model.get('dtype', 'float32')
+  spec = spec_peak_tflops(jax.devices()[0], dtype)
+  if spec:   # model-FLOPs utilization against the chip's datasheet peak for the compute dtype
+    result.update(compute_dtype=dtype, spec_peak_tflops=spec * len(jax.devices()),
+                  mfu=result['gflops'] / 1e3 / (spec * len(jax.devices())))
+  return result
+
+
+# Datasheet dense peaks per chip, TFLOP/s, by compute dtype (float32 matmuls run as TF32 under
+# XLA's default precision on these GPUs). Keys are matched against jax's device_kind.
+SPEC_PEAK_TFLOPS = {
+    'H100': {'bfloat16': 989.4, 'float32': 494.7},   # H100 SXM5
+    'H200': {'bfloat16': 989.4, 'float32': 494.7},
+    'A100': {'bfloat16': 312.0, 'float32': 156.0},
+}
+
+
+def spec_peak_tflops(device, dtype: str):
+  if device.platform == 'cpu':
+    return None
+  for key, peaks in SPEC_PEAK_TFLOPS.items():
+    if key in device.device_kind:
+      return peaks.get(str(dtype))
+  return None
 
 
 def tpu_estimate(name: str, topology: str, overrides=()) -> dict:
@@ -263,7 +324,7 @@ def tpu_estimate(name: str, topology: str, overrides=()) -> dict:
   import jax
   from launch import aot
   config = workload_config(name, overrides)
-  example = WORKLOADS[name].batch(0)
+  example = WORKLOADS[name].batch(0, config)
 
   def batch_fn(sharding):
     return {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=sharding) for k, v in example.items()}
@@ -328,23 +389,34 @@ def bench_input(name: str, steps: int) -> dict:
           'cpu_util': round(timer.cpu_util, 3), 'foreign_cpu_util': timer.foreign_cpu_util}
 
 
+def _matmul_gflops(n: int, dtype, reps: int) -> float:
+  """Median GFLOP/s of an n^3 matmul on random inputs (never zeros: they can run faster)."""
+  import jax
+  import jax.numpy as jnp
+  a, b = (jax.random.normal(jax.random.PRNGKey(i), (n, n), jnp.float32).astype(dtype)
+          for i in (0, 1))
+  mm = jax.jit(jnp.matmul)
+  jax.block_until_ready(mm(a, b))
+  timer = Timer()
+  with timer:
+    for _ in range(reps):
+      timer.lap(lambda: jax.block_until_ready(mm(a, b)))
+  return 2 * n ** 3 / timer.summary()['median_step_s'] / 1e9
+
+
 def bench_peak(reps: int = 10) -> dict:
-  """f32 matmul GFLOP/s for n = 2048 and 4096 (median over reps); the best is the peak."""
+  """f32 matmul GFLOP/s for n = 2048 and 4096 (median over reps); the best is the peak. On an
+  accelerator also bf16 at n = 8192 (`peak_bf16_gflops`), what `mfu` rows compare with."""
   import jax
   import jax.numpy as jnp
   out = {'workload': 'peak'}
   for n in (2048, 4096):
-    a, b = (jax.random.normal(jax.random.PRNGKey(i), (n, n), jnp.float32) for i in (0, 1))
-    mm = jax.jit(jnp.matmul)
-    jax.block_until_ready(mm(a, b))
-    timer = Timer()
-    with timer:
-      for _ in range(reps):
-        timer.lap(lambda: jax.block_until_ready(mm(a, b)))
-    s = timer.summary()
-    out[f'matmul{n}_s'] = s['median_step_s']
-    out[f'matmul{n}_gflops'] = 2 * n ** 3 / s['median_step_s'] / 1e9
+    out[f'matmul{n}_gflops'] = _matmul_gflops(n, jnp.float32, reps)
+    out[f'matmul{n}_s'] = 2 * n ** 3 / out[f'matmul{n}_gflops'] / 1e9
   out['peak_gflops'] = max(out['matmul2048_gflops'], out['matmul4096_gflops'])
+  if jax.devices()[0].platform != 'cpu':
+    out['peak_bf16_gflops'] = max(_matmul_gflops(n, jnp.bfloat16, reps) for n in (4096, 8192))
+    out['spec_peak_bf16_tflops'] = spec_peak_tflops(jax.devices()[0], 'bfloat16')
   return out
 
 
@@ -361,7 +433,7 @@ def machine() -> dict:
 def main(argv=None):
   parser = argparse.ArgumentParser(prog='python -m train.bench', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
-  parser.add_argument('--workload', required=True, choices=sorted(WORKLOADS) + ['peak'])
+  parser.add_argument('--workload', choices=sorted(WORKLOADS) + ['peak'])
   parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
   parser.add_argument('--warmup', type=int, default=3)
   parser.add_argument('--input-only', action='store_true', help='time the data path, not the step')
@@ -375,7 +447,17 @@ def main(argv=None):
   parser.add_argument('--record', action='store_true',
                       help='also store the line in experiments/bench/results.jsonl (replacing the '
                            'same workload on the same hardware) for the README table')
+  parser.add_argument('--record-from', metavar='JSONL',
+                      help='record the lines of a file that train.bench printed on another '
+                           'machine (e.g. experiments/bench/gpu.sh on a GPU) and exit')
   args, rest = parser.parse_known_args(argv)
+  if args.record_from:
+    for line in open(args.record_from):
+      if line.strip():
+        record(json.loads(line))
+    return 0
+  if not args.workload:
+    parser.error('--workload is required')
   overrides = [r for r in rest if r.startswith('--config.')]
   if len(overrides) != len(rest):
     parser.error('unrecognized arguments: ' + ' '.join(r for r in rest if r not in overrides))

@@ -26,13 +26,10 @@ import os
 import threading
 from typing import Callable, Iterator
 
-import grain
 import jax
 import numpy as np
-import tensorflow_datasets as tfds
 from etils import epath
 
-from train import datasets
 from train import preprocess
 from train.errors import UserError
 
@@ -42,12 +39,19 @@ from train.errors import UserError
 TFDS_PACKAGES = ('audio', 'image', 'image_classification', 'object_detection',
                  'question_answering', 'structured', 'summarization', 'text', 'translate', 'video')
 
+# tensorflow_datasets, grain and the offline builders (which import tensorflow_datasets) are
+# imported where a data set is opened, not here: the compiled step (train.bench, an accelerator
+# image without them) needs neither.
+
+
 def _tfds_is_mocked() -> bool:
   """True inside tfds.testing.mock_data (it swaps this method out); then no files are needed."""
+  import tensorflow_datasets as tfds
   return getattr(tfds.core.DatasetBuilder.as_data_source, '__name__', '') != 'as_data_source'
 
 
 def resolve_data_dir(data_config) -> str:
+  from train import datasets
   if data_config.data_dir:
     return data_config.data_dir
   if datasets.is_local(data_config.name):
@@ -57,6 +61,8 @@ def resolve_data_dir(data_config) -> str:
 
 def open_source(data_config, split: str):
   """Returns the random-access TFDS data source of one split, never touching the network."""
+  import tensorflow_datasets as tfds
+  from train import datasets
   name, data_dir = data_config.name, resolve_data_dir(data_config)
   if datasets.is_local(name):
     datasets.ensure_built(name, data_dir)
@@ -79,6 +85,7 @@ def open_source(data_config, split: str):
 
 def register_tfds_builder(name: str) -> None:
   """Imports the TFDS package that defines `name` if no imported module has registered it."""
+  import tensorflow_datasets as tfds
   base = name.split('/')[0].split(':')[0]
   try:
     tfds.builder_cls(base)
@@ -261,6 +268,7 @@ class Pipeline:
 
   def train_stream(self, start: int, stop: int, sharding, threads: int = 2) -> Iterator[dict]:
     """Global batches of steps start..stop-1, prepared ahead on grain's read threads, in order."""
+    import grain
     steps = grain.MapDataset.range(start, stop).map(
         lambda s: global_batch(self.train_batch(int(s)), sharding))
     return iter(steps.to_iter_dataset(grain.ReadOptions(

@@ -15,6 +15,8 @@ import dataclasses
 import numpy as np
 import tensorflow_datasets as tfds
 
+from train.adding_problem import generate
+
 
 @dataclasses.dataclass
 class AddingConfig(tfds.core.BuilderConfig):
@@ -26,21 +28,6 @@ class AddingConfig(tfds.core.BuilderConfig):
 def make_config(length, num_train, num_test):
   return AddingConfig(name=f't{length}', length=length, num_train=num_train, num_test=num_test,
                       description=f'T={length}, {num_train} train / {num_test} test sequences')
-
-
-def generate(length: int, num: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
-  """(inputs [num, T, 2] float32, target [num] float32) from one seeded generator."""
-  rng = np.random.default_rng(seed)
-  values = rng.uniform(0.0, 1.0, size=(num, length)).astype(np.float32)
-  half = length // 2
-  first = rng.integers(0, half, size=num)
-  second = rng.integers(half, length, size=num)
-  markers = np.zeros((num, length), np.float32)
-  rows = np.arange(num)
-  markers[rows, first] = 1.0
-  markers[rows, second] = 1.0
-  target = values[rows, first] + values[rows, second]
-  return np.stack([values, markers], -1), target.astype(np.float32)
 
 
 class Adding(tfds.core.GeneratorBasedBuilder):
