@@ -18,6 +18,8 @@ def _is_record(line: str) -> bool:
 def commit() -> str:
   """Short hash of HEAD, with '+dirty' when tracked files other than records differ from it."""
   root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  if os.environ.get('NNZOO_COMMIT'):   # a launcher that copied a clean tree of this commit elsewhere
+    return os.environ['NNZOO_COMMIT']
   try:
     head = subprocess.run(['git', 'rev-parse', '--short=10', 'HEAD'], cwd=root, capture_output=True,
                           text=True, check=True).stdout.strip()
@@ -26,8 +28,7 @@ def commit() -> str:
     dirty = [l for l in status.splitlines() if l.strip() and not _is_record(l)]
     return head + ('+dirty' if dirty else '')
   except (OSError, subprocess.CalledProcessError):
-    # A copy of the tree without .git (an accelerator machine): the launcher names the commit.
-    return os.environ.get('NNZOO_COMMIT', 'unknown')
+    return 'unknown'
 
 
 def cpu_name() -> str:

@@ -94,3 +94,25 @@ def test_record_from_adds_another_machines_lines(tmp_path, monkeypatch):
   assert bench.main(['--record-from', str(lines)]) == 0
   rows = [json.loads(l) for l in open(bench.RESULTS)]
   assert rows == [{**row, 'median_step_s': 0.002}]
+
+
+def test_steps_per_call_lever_runs_the_same_steps():
+  """compiled_multi_step (lax.scan over K stacked batches) == K calls of the one-step function."""
+  import jax
+  import numpy as np
+  from train import bench, loop
+  from train import sharding as sharding_lib
+  config = bench.workload_config('mlp', ['--config.model.hidden=(32,)'])
+  mesh = sharding_lib.make_mesh(config.mesh)
+  host = [bench.WORKLOADS['mlp'].batch(seed, config) for seed in range(3)]
+  run = loop.build(config, mesh, host[0])
+  one = run.compiled_train_step(run.init(host[0]), host[0])
+  state = run.init(host[0])
+  for b in host:
+    state, metrics = one(state, b)
+  stacked = jax.tree.map(lambda *a: np.stack(a), *host)
+  multi = run.compiled_multi_step(run.init(host[0]), stacked)
+  state3, metrics3 = multi(run.init(host[0]), stacked)
+  for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(state3)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(metrics['loss'], metrics3['loss'], rtol=1e-5)

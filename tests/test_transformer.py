@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from models import transformer as tr
 
@@ -134,6 +135,28 @@ def test_bfloat16_compute_keeps_float32_parameters_and_the_function():
     assert out.dtype == jnp.bfloat16
     err = float(jnp.linalg.norm(out.astype(jnp.float32) - ref) / jnp.linalg.norm(ref))
     assert 1e-4 < err < 3e-2, (attention, err)   # rounded (not float32), but only by bf16's eps
+
+
+@pytest.mark.skipif(jax.devices()[0].platform != 'gpu', reason='cuDNN attention needs an NVIDIA GPU '
+                    '(run on one by experiments/bench/gpu.sh)')
+def test_cudnn_attention_lever_is_the_same_function_on_gpu():
+  """model.attention='cudnn' (fused flash attention) computes the explicit attention's function:
+  logits and every parameter's gradient agree to bf16 rounding, on random tokens."""
+  tokens = jnp.asarray(np.random.default_rng(0).integers(0, 256, size=(4, 256)))
+  fused = tr.TransformerLM(vocab_size=256, max_len=256, d_model=256, num_layers=2, num_heads=4,
+                           mlp_dim=512, dtype='bfloat16', attention='cudnn')
+  plain = fused.clone(attention='explicit')
+  params = fused.init(jax.random.PRNGKey(0), tokens)
+
+  def rel(a, b):
+    a, b = jnp.asarray(a, jnp.float32), jnp.asarray(b, jnp.float32)
+    return float(jnp.linalg.norm(a - b) / jnp.linalg.norm(b))
+  assert rel(fused.apply(params, tokens), plain.apply(params, tokens)) < 2e-2
+  loss = lambda m: lambda p: jnp.mean(  # noqa: E731
+      jax.nn.log_softmax(m.apply(p, tokens).astype(jnp.float32))[..., 7])
+  grads = [jax.tree.leaves(jax.grad(loss(m))(params)) for m in (fused, plain)]
+  for a, b in zip(*grads):
+    assert rel(a, b) < 5e-2
 
 
 def test_seq2seq_ignores_source_padding():

@@ -247,7 +247,7 @@ def workload_config(name: str, overrides=()):
   return config
 
 
-def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
+def bench_step(name: str, steps: int, warmup: int, overrides=(), per_call: int = 1) -> dict:
   import jax
   from train import loop
   from train import sharding as sharding_lib
@@ -265,7 +265,16 @@ def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
   run = loop.build(config, mesh, batches[0])
   state = run.init(batches[0])
   t0 = time.perf_counter()
-  step = run.compiled_train_step(state, batches[0])
+  if per_call > 1:   # K steps per call: the two batches alternate along the stacked axis
+    stacked_sharding = jax.sharding.NamedSharding(
+        mesh, jax.sharding.PartitionSpec(None, *batch_sharding.spec))
+    stacked = jax.device_put(jax.tree.map(lambda a, b: np.stack([a, b] * (per_call // 2)
+                                                                + [a] * (per_call % 2)),
+                                          *host_batches), stacked_sharding)
+    batches = [stacked, stacked]
+    step = run.compiled_multi_step(state, stacked)
+  else:
+    step = run.compiled_train_step(state, batches[0])
   compile_s = time.perf_counter() - t0
   metrics = None
   for i in range(warmup):
@@ -279,9 +288,9 @@ def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
     state, metrics = step(state, batches[i % 2])
     jax.block_until_ready(state)   # time whole steps, not dispatch
   with timer:
-    for i in range(steps):
+    for i in range(max(1, steps // per_call)):
       timer.lap(lambda: one(i))
-  stats = timer.summary()
+  stats = timer.summary(per=per_call)
   b = config.data.batch_size
   flops = 3 * w.forward_flops(config)
   result = {'workload': name, 'overrides': list(overrides), **stats, 'batch': b,
@@ -289,6 +298,8 @@ def bench_step(name: str, steps: int, warmup: int, overrides=()) -> dict:
             'compile_s': round(compile_s, 3), 'flops_per_step': flops,
             'gflops': flops / stats['median_step_s'] / 1e9,
             'loss_after_warmup': first_loss, 'loss_last': float(metrics['loss'])}
+  if per_call > 1:
+    result['steps_per_call'] = per_call
   dtype = config.model.get('dtype', 'float32')
   spec = spec_peak_tflops(jax.devices()[0], dtype)
   if spec:   # model-FLOPs utilization against the chip's datasheet peak for the compute dtype
@@ -396,7 +407,8 @@ def _matmul_gflops(n: int, dtype, reps: int) -> float:
   a, b = (jax.random.normal(jax.random.PRNGKey(i), (n, n), jnp.float32).astype(dtype)
           for i in (0, 1))
   mm = jax.jit(jnp.matmul)
-  jax.block_until_ready(mm(a, b))
+  for _ in range(3):   # compile, then let an accelerator's clocks come up
+    jax.block_until_ready(mm(a, b))
   timer = Timer()
   with timer:
     for _ in range(reps):
@@ -444,6 +456,9 @@ def main(argv=None):
                       help='time this command (one JSON line with median_s) alternately with ours, '
                            'e.g. "python bench_torch.py --workload cnn"')
   parser.add_argument('--rounds', type=int, default=4, help='alternations with --reference')
+  parser.add_argument('--steps-per-call', type=int, default=1, metavar='K',
+                      help='run K steps per compiled call (lax.scan over K stacked batches); '
+                           'times are per step')
   parser.add_argument('--record', action='store_true',
                       help='also store the line in experiments/bench/results.jsonl (replacing the '
                            'same workload on the same hardware) for the README table')
@@ -472,7 +487,7 @@ def main(argv=None):
     result = side_by_side(args.workload, args.steps, args.warmup, args.reference, args.rounds,
                           overrides)
   else:
-    result = bench_step(args.workload, args.steps, args.warmup, overrides)
+    result = bench_step(args.workload, args.steps, args.warmup, overrides, args.steps_per_call)
   result.update(machine())
   if result.get('estimate'):
     result['hardware'] = f'TPU {args.tpu_estimate} (XLA estimate, compiled on {result["hardware"]})'
@@ -493,7 +508,7 @@ def record(result: dict) -> None:
   if os.path.exists(RESULTS):
     rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
   key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'],  # noqa: E731
-                   tuple(r.get('overrides', ())), r.get('topology'))
+                   tuple(r.get('overrides', ())), r.get('topology'), r.get('steps_per_call', 1))
   rows = [r for r in rows if key(r) != key(result)] + [result]
   os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
   with open(RESULTS, 'w') as f:

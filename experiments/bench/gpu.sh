@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# The accelerator checks of issue #11 in one call: the matmul peaks, the LM at a size that fills
-# the chip in bf16 (model-FLOPs utilization, two attention kernels, two batch sizes), and the five
-# CPU workloads unchanged. One JSON line per run in $OUT/gpu.jsonl (add them to the README table
-# with `python -m train.bench --record-from gpu.jsonl`), errors in $OUT/gpu.log, a summary last.
+# The accelerator checks of issue #11 in one call: the GPU-only lever test, the matmul peaks, the
+# LM at a size that fills the chip in bf16 (model-FLOPs utilization, three attention kernels, two
+# batch sizes), and the five CPU workloads unchanged and at 10 steps per call. One JSON line per
+# run in $OUT/gpu.jsonl (add them to the README table with
+# `python -m train.bench --record-from gpu.jsonl`), errors in $OUT/gpu.log, a summary last.
 #   NNZOO_COMMIT=$(git rev-parse --short=10 HEAD) OUT=/tmp/gpu bash experiments/bench/gpu.sh
-# (PYTHON=... picks the interpreter; NNZOO_COMMIT names the commit where the tree has no .git).
+# (PYTHON=... picks the interpreter; NNZOO_COMMIT names the commit of a clean tree copied there).
 set -u
 out=${OUT:-/tmp/nnzoo-gpu}
 py=${PYTHON:-python3}
@@ -22,13 +23,18 @@ run() {  # seconds, then train.bench arguments
     || echo "FAILED (exit $?): train.bench $*" | tee -a "$out/gpu.log"
 }
 
+# The GPU-only lever test (cuDNN attention == explicit attention), then the measurements.
+timeout 300 $py -m pytest -q -p no:cacheprovider tests/test_transformer.py -k "cudnn or bfloat16" \
+  2>&1 | tail -3 | tee -a "$out/gpu.txt"
 run 120 --workload peak
 run 240 --workload transformer_large --steps 20
 run 240 --workload transformer_large --steps 20 --config.model.attention=explicit
+run 240 --workload transformer_large --steps 20 --config.model.attention=xla
+run 240 --workload transformer_large --steps 20 --config.data.batch_size=16
 for w in mlp cnn lstm transformer capsnet; do
   run 120 --workload "$w" --steps 50
+  run 120 --workload "$w" --steps 200 --steps-per-call 10
 done
-run 240 --workload transformer_large --steps 20 --config.data.batch_size=16
 
 $py - "$out/gpu.jsonl" <<'PY'
 import json, sys
@@ -38,7 +44,8 @@ for line in open(sys.argv[1]):
     print(f"peak: f32 {r['peak_gflops'] / 1e3:.1f} TFLOP/s, bf16 {r.get('peak_bf16_gflops', 0) / 1e3:.1f} TFLOP/s")
     continue
   mfu = f" mfu {100 * r['mfu']:.1f}%" if 'mfu' in r else ''
-  print(f"{r['workload']:18s} {' '.join(r['overrides']):40s} {r['median_step_s'] * 1e3:9.3f} ms "
+  levers = ' '.join(r['overrides'] + [f"K={r.get('steps_per_call')}"] * ('steps_per_call' in r))
+  print(f"{r['workload']:18s} {levers:40s} {r['median_step_s'] * 1e3:9.3f} ms "
         f"{r['gflops'] / 1e3:8.1f} TFLOP/s{mfu} compile {r['compile_s']:.1f} s "
         f"loss {r['loss_after_warmup']:.3f} -> {r['loss_last']:.3f}")
 PY
