@@ -93,9 +93,11 @@ def bench_table() -> str:
           'command', 'hardware, commit, date']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   measured = [r for r in rows if not r.get('estimate')]
+  accelerated = [r for r in measured if r.get('platform', 'cpu') != 'cpu']
+  measured = [r for r in measured if r.get('platform', 'cpu') == 'cpu']
   for r in sorted(measured, key=lambda r: (r['hardware'], r['workload'], r.get('input_only', False),
                                            tuple(r.get('overrides', ())))):
-    levers = ' '.join(r.get('overrides', ()))
+    levers = _levers(r)
     name = r['workload'] + (f' ({levers})' if levers else '')
     if r['workload'] == 'peak':
       cells = ['peak (f32 matmul)', '', '', '', '', f'{r["peak_gflops"]:.0f}', '', '', '', '']
@@ -117,6 +119,48 @@ def bench_table() -> str:
     lines.append('| ' + ' | '.join(cells) + ' |')
   if not rows:
     lines.append('| (no recorded benchmarks yet) |' + ' |' * (len(head) - 1))
+  for hardware in sorted({r['hardware'] for r in accelerated}):
+    lines += ['', accelerator_table([r for r in accelerated if r['hardware'] == hardware])]
+  return '\n'.join(lines)
+
+
+def _levers(r) -> str:
+  levers = list(r.get('overrides', ()))
+  if r.get('steps_per_call', 1) > 1:
+    levers.append(f'{r["steps_per_call"]} steps per call')
+  return ' '.join(levers)
+
+
+def accelerator_table(rows) -> str:
+  """One accelerator's rows: step time, achieved TFLOP/s, model-FLOPs utilization against the
+  chip's datasheet peak for the compute dtype, and the share of the matmul peak measured there."""
+  peak = next((r for r in rows if r['workload'] == 'peak'), None)
+  head = ['workload', 'compute dtype', 'median step (ms)', 'examples/s', 'TFLOP/s',
+          'MFU (of spec peak)', 'of measured matmul peak', 'compile (s)', 'command',
+          'jax, commit, date']
+  first = rows[0]
+  lines = [f'**{first["hardware"]}** (jax {first.get("jax")}; f32 matmuls run as TF32 under XLA\'s '
+           'default precision, so their MFU is against the TF32 peak):', '',
+           '| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
+  order = lambda r: (r['workload'] != 'peak', r['workload'], r.get('steps_per_call', 1),  # noqa: E731
+                     tuple(r.get('overrides', ())))
+  for r in sorted(rows, key=order):
+    if r['workload'] == 'peak':
+      cells = ['peak (matmul)', 'f32 / bf16', '', '',
+               f'{r["peak_gflops"] / 1e3:.1f} / {r.get("peak_bf16_gflops", 0) / 1e3:.1f}',
+               f'spec {r.get("spec_peak_bf16_tflops")} (bf16)', '', '']
+    else:
+      dtype = r.get('compute_dtype', 'float32')
+      measured_peak = peak and (peak.get('peak_bf16_gflops') if dtype == 'bfloat16'
+                                else peak['peak_gflops'])
+      name = r['workload'] + (f' ({_levers(r)})' if _levers(r) else '')
+      cells = [name, dtype, f'{1e3 * r["median_step_s"]:.3f}', f'{r["examples_per_s"]:.0f}',
+               f'{r["gflops"] / 1e3:.1f}',
+               f'{100 * r["mfu"]:.1f}% of {r["spec_peak_tflops"]:g}' if 'mfu' in r else '',
+               f'{100 * r["gflops"] / measured_peak:.0f}%' if measured_peak else '',
+               f'{r["compile_s"]:.1f}']
+    cells += [f'`{r.get("command", "")}`', f'{r.get("jax")}, {r["commit"]}, {r["date"]}']
+    lines.append('| ' + ' | '.join(cells) + ' |')
   return '\n'.join(lines)
 
 

@@ -114,7 +114,7 @@ def _transformer_config():
 
 def _transformer_large_config():
   """A byte-level LM that fills one accelerator: seq 2048, d 2048, 16 heads of 128, MLP 8192, 8
-  layers (403M parameters), batch 8 (16k tokens a step), bf16 compute with float32 parameters and
+  layers (408M parameters), batch 8 (16k tokens a step), bf16 compute with float32 parameters and
   cuDNN's fused attention. For GPU/TPU: on a CPU a step takes minutes."""
   c = _base('transformer', 'bench', 8, vocab_size=256, max_len=2048, d_model=2048, num_layers=8,
             num_heads=16, mlp_dim=8192, positions='learned', activation='gelu',
