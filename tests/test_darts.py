@@ -92,6 +92,7 @@ def test_darts_needs_the_val_stream(data_dir):
     loop.train_and_evaluate(c, '/tmp/nnzoo_darts_no_val', overwrite=True, progress=False)
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_search_through_the_engine_lowers_val_loss_and_moves_alpha(data_dir, tmp_path):
   c = _config(data_dir, num_steps=150, log_every=10, plots=True, **{'model.layers': 2})
   s = loop.train_and_evaluate(c, tmp_path, progress=False)

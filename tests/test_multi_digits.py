@@ -113,6 +113,7 @@ def _train_tiny(spec, data_dir, workdir, steps):
   return summary, [r['loss'] for r in rows if r['split'] == 'train']
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_two_digit_capsnet_loss_falls_and_draws_both_digits(data_dir, tmp_path):
   summary, losses = _train_tiny('experiments/capsnet/multi_digits.py:tiny', data_dir, tmp_path, 20)
   assert losses[-1] < 0.85 * losses[0]
@@ -144,6 +145,7 @@ def test_each_digit_is_reconstructed_from_its_own_capsule():
   np.testing.assert_allclose(loss, metrics['margin_loss'] + obj.recon_weight * sse, rtol=1e-5)
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_multilabel_cnn_learns_on_pairs(data_dir, tmp_path):
   summary, losses = _train_tiny('experiments/capsnet/multi_digits_cnn.py:tiny', data_dir,
                                 tmp_path, 20)

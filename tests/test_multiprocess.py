@@ -10,6 +10,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from launch import local
 from train import config as config_lib
@@ -148,6 +149,7 @@ def get_config(arg=''):
 '''
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_population_of_candidates_trains_across_two_hosts_like_on_one(data_dir, tmp_path):
   """NAS's parallel candidates (one vmapped step, the population axis over the 'model' mesh axis)
   run across 2 processes x 4 devices exactly as on 1 process x 8 devices."""

@@ -69,6 +69,7 @@ def assert_moved(first, last, names, moved: bool):
     assert same != moved, f'{name} {"did not move" if moved else "moved"}'
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_vit_encoder_is_restored_under_a_new_head_and_stays_frozen(data_dir, tmp_path):
   src_dir = train(config(data_dir, 'transformer', 'vit_tiny', **{'model.num_classes': 10}),
                   tmp_path / 'source')
@@ -86,6 +87,7 @@ def test_vit_encoder_is_restored_under_a_new_head_and_stays_frozen(data_dir, tmp
   assert_moved(first, last, ['Dense_0/kernel', 'LayerNorm_0/scale'], moved=True)
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_lm_blocks_restore_into_an_encoder_classifier(data_dir, tmp_path):
   """TransformerLM (setup names: embed, blocks_i, ln_final) -> TransformerEncoder (compact names:
   Embedding_0, Block_i, LayerNorm_0) by rename rules; only the new head Dense_0 starts fresh."""
@@ -166,6 +168,7 @@ def restore(c):
   return state, report
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_conv_autoencoder_encoder_is_a_cnn_backbone(data_dir, tmp_path):
   """The convolutional encoder's Conv_0, Conv_1 (conv -> relu -> avg pool, as in the CNN) become
   the CNN's convolutions; its dense layers start fresh. (Freezing them is test_transfer.py's.)"""
