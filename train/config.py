@@ -33,6 +33,10 @@ def base_config() -> ml_collections.ConfigDict:
   c.keep_ckpts = 3
   c.plots = True                # PNGs in workdir/plots at each eval and at the end
   c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity); True = skip it
+  # XLA compiler options for this run's compiled steps, 'name=value' each (a speed lever, never
+  # the math); xla_cpu_* / xla_gpu_* / xla_tpu_* ones apply only on that platform. E.g. the CNN's
+  # ('xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE',).
+  c.xla_options = ()
 
   # Model: `name` picks the family in models/, `variant` a row of its table; the other keys
   # override fields of that row. Model keys are checked against the module's fields.

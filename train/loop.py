@@ -107,7 +107,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
   t0 = time.perf_counter()
   train_step = run.compiled_train_step(state, first)
   eval_step = jax.jit(objective.eval_step, in_shardings=(state_sharding, batch_sharding),
-                      out_shardings=replicated)
+                      out_shardings=replicated, compiler_options=run.compiler_options)
   compile_s = time.perf_counter() - t0
 
   def evaluate(state):
@@ -219,6 +219,7 @@ class Run:
   state_sharding: object
   batch_sharding: object
   skip_nonfinite: bool = False
+  compiler_options: dict = None   # config.xla_options for this platform (compiler_options below)
 
   def init(self, batch):
     return jax.jit(self.objective.init_state, out_shardings=self.state_sharding)(self.rng, batch)
@@ -232,7 +233,7 @@ class Run:
     step = jax.jit(fn,
                    in_shardings=(self.state_sharding, self.batch_sharding),
                    out_shardings=(self.state_sharding, replicated), donate_argnums=0)
-    return step.lower(state, batch).compile()
+    return step.lower(state, batch).compile(compiler_options=self.compiler_options)
 
   def compiled_multi_step(self, state, batches):
     """K train steps in one call: `lax.scan` of the train step over K batches stacked on a new
@@ -252,7 +253,7 @@ class Run:
     multi = jax.jit(steps, in_shardings=(self.state_sharding, stacked),
                     out_shardings=(self.state_sharding, sharding_lib.replicated(mesh)),
                     donate_argnums=0)
-    return multi.lower(state, batches).compile()
+    return multi.lower(state, batches).compile(compiler_options=self.compiler_options)
 
 
 def build(config, mesh, batch) -> Run:
@@ -265,7 +266,28 @@ def build(config, mesh, batch) -> Run:
   abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config, batch)
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
   return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh),
-             skip_nonfinite=config.skip_nonfinite)
+             skip_nonfinite=config.skip_nonfinite,
+             compiler_options=compiler_options(config.xla_options, mesh))
+
+
+PLATFORM_OPTION_PREFIXES = {'cpu': 'xla_cpu_', 'gpu': 'xla_gpu_', 'tpu': 'xla_tpu_'}
+
+
+def compiler_options(xla_options, mesh) -> dict | None:
+  """config.xla_options ('name=value', ...) -> XLA compiler options for the mesh's platform:
+  options meant for another platform (by their xla_cpu_/xla_gpu_/xla_tpu_ prefix) are dropped,
+  so one config runs unchanged on a CPU, a GPU and a TPU."""
+  platform = mesh.devices.flat[0].platform
+  platform = 'gpu' if platform in ('cuda', 'rocm') else platform
+  options = {}
+  for item in xla_options:
+    name, eq, value = str(item).partition('=')
+    if not eq or not name.startswith('xla_'):
+      raise UserError(f'config.xla_options entry {item!r} is not "xla_<option>=<value>"')
+    other = [p for k, p in PLATFORM_OPTION_PREFIXES.items() if k != platform]
+    if not name.startswith(tuple(other)):
+      options[name.strip()] = value.strip()
+  return options or None
 
 
 def logged_schedule(objective, step: int, lr: float) -> dict:
