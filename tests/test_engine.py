@@ -160,7 +160,8 @@ def test_xla_options_change_kernels_not_the_math():
   for a, b in zip(jax.tree.leaves(runs[0][1]), jax.tree.leaves(runs[1][1])):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
   mesh = sharding_lib.make_mesh(config.mesh)
-  assert loop.compiler_options(('xla_gpu_enable_triton_gemm=false', 'xla_cpu_ftz=true'),
-                               mesh) == {'xla_cpu_ftz': 'true'}
+  assert loop.compiler_options(('xla_gpu_enable_triton_gemm=false', 'xla_cpu_ftz=true',
+                                'xla_cpu_parallel_codegen_split_count=4'),
+                               mesh) == {'xla_cpu_ftz': True, 'xla_cpu_parallel_codegen_split_count': 4}
   with pytest.raises(UserError, match='ynn_fusion_type'):
     loop.compiler_options(('ynn_fusion_type',), mesh)

@@ -286,8 +286,20 @@ def compiler_options(xla_options, mesh) -> dict | None:
       raise UserError(f'config.xla_options entry {item!r} is not "xla_<option>=<value>"')
     other = [p for k, p in PLATFORM_OPTION_PREFIXES.items() if k != platform]
     if not name.startswith(tuple(other)):
-      options[name.strip()] = value.strip()
+      options[name.strip()] = _option_value(value.strip())
   return options or None
+
+
+def _option_value(text: str):
+  """XLA wants booleans and numbers typed: 'true' -> True, '4' -> 4; anything else stays text."""
+  if text.lower() in ('true', 'false'):
+    return text.lower() == 'true'
+  for kind in (int, float):
+    try:
+      return kind(text)
+    except ValueError:
+      pass
+  return text
 
 
 def logged_schedule(objective, step: int, lr: float) -> dict:
