@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 from models import matrix_capsules as mc
 from train.objectives import capsule
@@ -54,6 +55,7 @@ def test_spread_loss_matches_equation_3():
   np.testing.assert_allclose(got, [0.2 ** 2 + 0.0], rtol=1e-6)   # (0.6 - 0.4)^2 + max(0, -0.2)^2
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_em_capsules_loss_falls_on_tiny_digits():
   """The objective's own train step (spread loss, margin schedule) on real digits, without the loop."""
   import models

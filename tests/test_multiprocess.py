@@ -63,6 +63,7 @@ def test_launcher_builds_each_rank_environment():
   assert local.describe_exit(-9) == 'killed by SIGKILL' and local.describe_exit(3) == 'exit code 3'
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_two_processes_train_like_one_die_together_and_resume(data_dir, tmp_path):
   # Reference: 1 process x 8 devices, in this process.
   c = config_lib.load(TINY)
