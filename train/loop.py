@@ -36,7 +36,8 @@ log = logging.getLogger('nnzoo')
 
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
-                     'data.prefetch', 'data.data_dir', 'init_from.workdir')
+                     'data.prefetch', 'data.data_dir', 'init_from.workdir',
+                     'xla_options')   # kernels, not the math
 
 
 MAX_IN_FLIGHT = 2
@@ -224,13 +225,14 @@ class Run:
   def init(self, batch):
     return jax.jit(self.objective.init_state, out_shardings=self.state_sharding)(self.rng, batch)
 
+  def _step_fn(self):
+    fn = self.objective.train_step
+    return _skipping_nonfinite(fn) if self.skip_nonfinite else fn
+
   def compiled_train_step(self, state, batch):
     """The train step, compiled ahead of time for these shapes, with the state donated."""
     replicated = sharding_lib.replicated(self.batch_sharding.mesh)
-    fn = self.objective.train_step
-    if self.skip_nonfinite:
-      fn = _skipping_nonfinite(fn)
-    step = jax.jit(fn,
+    step = jax.jit(self._step_fn(),
                    in_shardings=(self.state_sharding, self.batch_sharding),
                    out_shardings=(self.state_sharding, replicated), donate_argnums=0)
     return step.lower(state, batch).compile(compiler_options=self.compiler_options)
@@ -243,12 +245,9 @@ class Run:
     mesh = self.batch_sharding.mesh
     stacked = jax.sharding.NamedSharding(
         mesh, jax.sharding.PartitionSpec(None, *self.batch_sharding.spec))
-    fn = self.objective.train_step
-    if self.skip_nonfinite:
-      fn = _skipping_nonfinite(fn)
 
     def steps(state, batches):
-      state, metrics = jax.lax.scan(fn, state, batches)
+      state, metrics = jax.lax.scan(self._step_fn(), state, batches)
       return state, jax.tree.map(lambda m: m[-1], metrics)
     multi = jax.jit(steps, in_shardings=(self.state_sharding, stacked),
                     out_shardings=(self.state_sharding, sharding_lib.replicated(mesh)),
