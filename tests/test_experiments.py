@@ -73,6 +73,7 @@ def test_reproduce_passes_on_the_default_experiment(data_dir, tmp_path):
     assert result[key]
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_impossible_claim_fails_with_exit_1_and_says_why(data_dir, tmp_path):
   cmd = [sys.executable, '-m', 'experiments.reproduce', 'experiments/zoo/cnn_digits.py',
          '--workdir', str(tmp_path), '--seeds', '0', '--threshold', '1.01',

@@ -72,6 +72,7 @@ def test_vit_shapes():
   assert model.apply(model.init(jax.random.PRNGKey(0), images), images).shape == (2, 10)
 
 
+@pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_lm_loss_falls_on_reverse(tmp_path, data_dir):
   del data_dir
   from train import config as config_lib
