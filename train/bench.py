@@ -280,11 +280,9 @@ def bench_step(name: str, steps: int, warmup: int, overrides=(), per_call: int =
   state = run.init(batches[0])
   t0 = time.perf_counter()
   if per_call > 1:   # K steps per call: the two batches alternate along the stacked axis
-    stacked_sharding = jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec(None, *batch_sharding.spec))
     stacked = jax.device_put(jax.tree.map(lambda a, b: np.stack([a, b] * (per_call // 2)
                                                                 + [a] * (per_call % 2)),
-                                          *host_batches), stacked_sharding)
+                                          *host_batches), run.stacked_batch_sharding)
     batches = [stacked, stacked]
     step = run.compiled_multi_step(state, stacked)
   else:

@@ -225,6 +225,12 @@ class Run:
   def init(self, batch):
     return jax.jit(self.objective.init_state, out_shardings=self.state_sharding)(self.rng, batch)
 
+  @property
+  def stacked_batch_sharding(self):
+    """K batches stacked on a new leading axis (compiled_multi_step's input): batch axis split."""
+    return jax.sharding.NamedSharding(
+        self.batch_sharding.mesh, jax.sharding.PartitionSpec(None, *self.batch_sharding.spec))
+
   def _step_fn(self):
     fn = self.objective.train_step
     return _skipping_nonfinite(fn) if self.skip_nonfinite else fn
@@ -243,13 +249,11 @@ class Run:
     calls of compiled_train_step, one dispatch and no host round trip between them (a lever that
     train.bench measures with --steps-per-call)."""
     mesh = self.batch_sharding.mesh
-    stacked = jax.sharding.NamedSharding(
-        mesh, jax.sharding.PartitionSpec(None, *self.batch_sharding.spec))
 
     def steps(state, batches):
       state, metrics = jax.lax.scan(self._step_fn(), state, batches)
       return state, jax.tree.map(lambda m: m[-1], metrics)
-    multi = jax.jit(steps, in_shardings=(self.state_sharding, stacked),
+    multi = jax.jit(steps, in_shardings=(self.state_sharding, self.stacked_batch_sharding),
                     out_shardings=(self.state_sharding, sharding_lib.replicated(mesh)),
                     donate_argnums=0)
     return multi.lower(state, batches).compile(compiler_options=self.compiler_options)
