@@ -165,3 +165,29 @@ def test_xla_options_change_kernels_not_the_math():
                                mesh) == {'xla_cpu_ftz': True, 'xla_cpu_parallel_codegen_split_count': 4}
   with pytest.raises(UserError, match='ynn_fusion_type'):
     loop.compiler_options(('ynn_fusion_type',), mesh)
+
+
+CPU_DEVICES_SCRIPT = r'''
+import logging, sys
+logging.basicConfig(level=logging.WARNING, stream=sys.stdout, format='%(message)s')
+import jax
+from train import sharding
+print('applied', sharding.use_cpu_devices(2), 'devices', jax.device_count())
+print('again', sharding.use_cpu_devices(3), 'devices', jax.device_count())
+'''
+
+
+@pytest.mark.parametrize('xla_flags', ['', '--xla_force_host_platform_device_count=4'])
+def test_cpu_devices_split_the_host_before_jax_starts(xla_flags):
+  """config.cpu_devices: N CPU devices if JAX has not started its devices and XLA_FLAGS does not
+  set the count; once started, the count stays and the log says the setting was not applied."""
+  out = subprocess.run([sys.executable, '-c', CPU_DEVICES_SCRIPT], env={**os.environ,
+                       'XLA_FLAGS': xla_flags}, capture_output=True, text=True, check=True,
+                       cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__)))).stdout
+  lines = out.splitlines()
+  if xla_flags:
+    assert lines[0] == 'applied False devices 4' and lines[-1] == 'again False devices 4', out
+  else:
+    assert lines[0] == 'applied True devices 2', out
+    assert 'config.cpu_devices=3 not applied: JAX already started 2 CPU devices' in out, out
+    assert lines[-1] == 'again False devices 2', out

@@ -37,7 +37,7 @@ log = logging.getLogger('nnzoo')
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
                      'data.prefetch', 'data.data_dir', 'init_from.workdir',
-                     'xla_options')   # kernels, not the math
+                     'xla_options', 'cpu_devices')   # kernels and devices, not the math
 
 
 MAX_IN_FLIGHT = 2
@@ -71,6 +71,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
 def _train(config, workdir, overwrite, stop_after, progress, stop):
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
+  sharding_lib.use_cpu_devices(config.cpu_devices)   # before anything starts JAX's devices
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _prepare_workdir(config, workdir, overwrite)
 

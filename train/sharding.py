@@ -1,7 +1,9 @@
 """Where arrays live: a Mesh over all devices, the batch split over 'data', and every leaf of the
 train state placed by regex rules over its path (replicated, FSDP or tensor parallel)."""
 
+import logging
 import math
+import os
 import re
 
 import jax
@@ -24,6 +26,22 @@ TRANSFORMER_TENSOR_PARALLEL = (
     (r'mlp_in/bias$', ('model',)),                                # [mlp_dim]
     (r'mlp_out/kernel$', ('model', None)),                        # [mlp_dim, d_model]
 )
+
+
+def use_cpu_devices(n: int) -> bool:
+  """`config.cpu_devices`: make JAX's CPU backend n devices (jax_num_cpu_devices). Must run
+  before JAX starts its devices; returns whether it applied (see train/config.py for when not)."""
+  if n <= 0 or 'xla_force_host_platform_device_count' in os.environ.get('XLA_FLAGS', ''):
+    return False
+  try:
+    jax.config.update('jax_num_cpu_devices', n)
+  except RuntimeError:   # JAX has started its devices already (the count is fixed from then on)
+    if jax.default_backend() == 'cpu' and jax.local_device_count() != n:
+      logging.getLogger('nnzoo').warning(
+          'config.cpu_devices=%d not applied: JAX already started %d CPU devices', n,
+          jax.local_device_count())
+    return False
+  return True
 
 
 def make_mesh(mesh_config, devices=None) -> Mesh:
