@@ -7,7 +7,9 @@ weight's gradient into T small accumulating matmuls inside the reverse loop. Her
   pre-activation, using sigmoid(x) = (1 + tanh(x / 2)) / 2 for the input, forget and output blocks;
 - it saves only the gate activations and the cell state;
 - the reverse loop does one matmul per step (dz_t U^T);
-- the recurrent weight's gradient is ONE matmul over all steps afterwards: dU = sum_t h_{t-1}^T dz_t.
+- the recurrent weight's gradient is ONE matmul over all steps afterwards: dU = sum_t h_{t-1}^T dz_t,
+  and so are the input projection's: dW = sum_t x_t^T dz_t, db = sum_t dz_t, dx_t = dz_t W^T (the
+  projection x_t W + b of every step is part of the layer, computed time-major before the loop).
 The function is `lstm_step`'s exactly (tests/test_rnn.py compares outputs and gradients with
 autodiff of the plain scan); only float rounding differs.
 """
@@ -39,19 +41,19 @@ def _forward(xw, u, h0, c0):
 
 
 @jax.custom_vjp
-def lstm_sequence(xw, u, h0, c0):
-  """xw [T, B, 4H] (input projections + bias, time-major), u [H, 4H], h0, c0 [B, H]
-  -> (hs [T, B, H], h_T, c_T). Gate blocks in the order input, forget, candidate, output."""
-  return _forward(xw, u, h0, c0)[0]
+def lstm_layer(x, w, b, u, h0, c0):
+  """x [T, B, D] (time-major), w [D, 4H], b [4H], u [H, 4H], h0, c0 [B, H] -> (hs [T, B, H], h_T,
+  c_T) of the pre-activations x_t w + b + h_{t-1} u. Gate blocks: input, forget, candidate, output."""
+  return _forward(x @ w + b, u, h0, c0)[0]
 
 
-def _fwd(xw, u, h0, c0):
-  out, (hs, cs, acts) = _forward(xw, u, h0, c0)
-  return out, (u, h0, c0, hs, cs, acts)
+def _fwd(x, w, b, u, h0, c0):
+  out, (hs, cs, acts) = _forward(x @ w + b, u, h0, c0)
+  return out, (x, w, u, h0, c0, hs, cs, acts)
 
 
 def _bwd(residuals, grads):
-  u, h0, c0, hs, cs, acts = residuals
+  x, w, u, h0, c0, hs, cs, acts = residuals
   d_hs, d_h, d_c = grads
   hidden = h0.shape[-1]
   is_tanh = _gate_scale(hidden, acts.dtype) == 1
@@ -69,9 +71,12 @@ def _bwd(residuals, grads):
     return (dz @ u.T, dc * f), dz
 
   (dh0, dc0), dzs = jax.lax.scan(step, (d_h, d_c), (d_hs, acts, cs, c_prev), reverse=True)
-  h_prev = jnp.concatenate([h0[None], hs[:-1]], 0)
-  du = h_prev.reshape(-1, hidden).T @ dzs.reshape(-1, 4 * hidden)
-  return dzs, du, dh0, dc0
+  dz = dzs.reshape(-1, 4 * hidden)                       # [T*B, 4H]: every step at once
+  h_prev = jnp.concatenate([h0[None], hs[:-1]], 0).reshape(-1, hidden)
+  du = h_prev.T @ dz
+  dw = x.reshape(-1, x.shape[-1]).T @ dz
+  dx = dzs @ w.T                                         # dropped by XLA when x is data
+  return dx, dw, dz.sum(0), du, dh0, dc0
 
 
-lstm_sequence.defvjp(_fwd, _bwd)
+lstm_layer.defvjp(_fwd, _bwd)

@@ -14,7 +14,7 @@ unchanged and the output is 0, so the forward state after the last step is the s
 valid step, and a reverse layer starts at the last valid step with the initial state.
 """
 
-from typing import Optional
+from typing import Callable, Optional
 
 import flax.linen as nn
 import jax
@@ -82,6 +82,18 @@ def hidden_of(cell: str, carry):
   return carry[0] if cell == 'lstm' else carry
 
 
+class InputProjection(nn.Module):
+  """The input projection's (kernel [D, F], bias [F]), named and initialized as nn.Dense's would
+  be, so parameters and checkpoints are those of a Dense layer; the caller applies them."""
+  features: int
+  bias_init: Callable = nn.initializers.zeros
+
+  @nn.compact
+  def __call__(self, in_features: int):
+    kernel = self.param('kernel', nn.initializers.lecun_normal(), (in_features, self.features))
+    return kernel, self.param('bias', self.bias_init, (self.features,))
+
+
 class Recurrent(nn.Module):
   """One recurrent layer in one direction over x [B, T, D] -> (outputs [B, T, H], last h [B, H])."""
   cell: str = 'lstm'
@@ -97,16 +109,19 @@ class Recurrent(nn.Module):
       raise ValueError(f'unknown cell {self.cell!r}; known: {", ".join(GATES)}')
     gates = GATES[self.cell]
     bias_init = lstm_bias if self.cell == 'lstm' else nn.initializers.zeros
-    # Hoisted input projection: x_t W + b for every t in one matmul.
-    xw = nn.Dense(gates * self.hidden, bias_init=bias_init, name='input')(x)
+    w, b = InputProjection(gates * self.hidden, bias_init, name='input')(x.shape[-1])
     u = self.param('recurrent', stacked_orthogonal(gates), (self.hidden, gates * self.hidden))
     step_fn = STEPS[self.cell]
-    init = initial_carry(self.cell, x.shape[0], self.hidden, xw.dtype)
-    xw = xw.swapaxes(0, 1)                                      # time-major [T, B, G*H]
+    init = initial_carry(self.cell, x.shape[0], self.hidden, w.dtype)
+    # Time-major [T, B, D] before the projection: x is G*H/D times smaller than x W (the adding
+    # problem's 2 features vs 512), so no pass moves the big array between layouts.
+    x = x.swapaxes(0, 1)
 
     if self.cell == 'lstm' and self.fused and mask is None:
-      hs, h, _ = lstm_fused.lstm_sequence(xw[::-1] if self.reverse else xw, u, *init)
+      hs, h, _ = lstm_fused.lstm_layer(x[::-1] if self.reverse else x, w, b, u, *init)
       return (hs[::-1] if self.reverse else hs).swapaxes(0, 1), h
+
+    xw = x @ w + b   # hoisted input projection: x_t W + b for every t in one matmul
 
     def step(carry, inputs):
       xw_t, m_t = inputs

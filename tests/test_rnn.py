@@ -153,7 +153,9 @@ def test_fused_lstm_is_the_same_function_with_the_same_gradients(bidirectional):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
-def test_fused_lstm_gradient_matches_finite_differences():
+@pytest.mark.parametrize('leaf', ['recurrent', 'input'])
+def test_fused_lstm_gradient_matches_finite_differences(leaf):
+  """The hand-written backward's dU, and its whole-sequence dW and db of the input projection."""
   with jax.enable_x64(True):
     layer = rnn.Recurrent('lstm', hidden=3)
     x = jnp.asarray(np.random.default_rng(4).normal(size=(2, 5, 2)), jnp.float64)
@@ -161,12 +163,15 @@ def test_fused_lstm_gradient_matches_finite_differences():
                           layer.init(jax.random.PRNGKey(1), x)['params'])
     w = jnp.asarray(np.random.default_rng(5).normal(size=(2, 5, 3)))
 
-    def f(u):
-      outs, last = layer.apply({'params': {**params, 'recurrent': u}}, x)
+    def f(p):
+      outs, last = layer.apply({'params': {**params, leaf: p}}, x)
       return jnp.sum(outs * w) + jnp.sum(last ** 2)
-    u = params['recurrent']
-    grad = jax.grad(f)(u)
-    direction = jnp.asarray(np.random.default_rng(6).normal(size=u.shape))
+    p = params[leaf]
+    grad = jax.grad(f)(p)
+    rng = np.random.default_rng(6)
+    direction = jax.tree.map(lambda a: jnp.asarray(rng.normal(size=a.shape)), p)
     eps = 1e-6
-    numeric = (f(u + eps * direction) - f(u - eps * direction)) / (2 * eps)
-    np.testing.assert_allclose(jnp.sum(grad * direction), numeric, rtol=1e-6)
+    shifted = lambda s: jax.tree.map(lambda a, d: a + s * eps * d, p, direction)  # noqa: E731
+    numeric = (f(shifted(1)) - f(shifted(-1))) / (2 * eps)
+    analytic = sum(jnp.sum(g * d) for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction)))
+    np.testing.assert_allclose(analytic, numeric, rtol=1e-6)
