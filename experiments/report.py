@@ -11,10 +11,17 @@ import argparse
 import glob
 import json
 import os
+import re
 import sys
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = '<!-- results:begin -->', '<!-- results:end -->'
+
+
+def machine(hardware: str) -> str:
+  """A bench line's hardware without its JAX device count: a CPU split into N devices
+  (config.cpu_devices) is the same machine, with the same matmul peak and the same table rows."""
+  return re.sub(r', \d+ jax devices\)$', ')', hardware)
 
 
 def load_results() -> dict[str, list[dict]]:
@@ -87,7 +94,8 @@ def bench_table() -> str:
   path = os.path.join(REPO, 'experiments', 'bench', 'results.jsonl')
   rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
   estimates = {(r['workload'], tuple(r.get('overrides', ()))): r for r in rows if r.get('estimate')}
-  peaks = {r['hardware']: r['peak_gflops'] for r in rows if r['workload'] == 'peak'}
+  peaks = {machine(r['hardware']): r['peak_gflops'] for r in rows
+           if r['workload'] == 'peak'}
   head = ['workload', 'median step (s)', 'PyTorch, same run (s)', 'vs PyTorch', 'examples/s',
           'GFLOP/s', 'of peak', 'compile (s)', 'other load', 'TPU v5e:2x2 estimate (ms/step)',
           'command', 'hardware, commit, date']
@@ -95,7 +103,7 @@ def bench_table() -> str:
   measured = [r for r in rows if not r.get('estimate')]
   accelerated = [r for r in measured if r.get('platform', 'cpu') != 'cpu']
   measured = [r for r in measured if r.get('platform', 'cpu') == 'cpu']
-  for r in sorted(measured, key=lambda r: (r['hardware'], r['workload'], r.get('input_only', False),
+  for r in sorted(measured, key=lambda r: (machine(r['hardware']), r['workload'], r.get('input_only', False),
                                            tuple(r.get('overrides', ())))):
     levers = _levers(r)
     name = r['workload'] + (f' ({levers})' if levers else '')
@@ -106,7 +114,7 @@ def bench_table() -> str:
                f'{r["examples_per_s"]:.0f}', '', '', '', _load(r), '']
     else:
       ref = r.get('reference') or {}
-      peak = peaks.get(r['hardware'])
+      peak = peaks.get(machine(r['hardware']))
       est = estimates.get((r['workload'], tuple(r.get('overrides', ()))))
       cells = [name, f'{r["median_step_s"]:.4f}',
                f'{ref["median_step_s"]:.4f}' if ref else '',

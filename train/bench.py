@@ -527,7 +527,8 @@ def record(result: dict) -> None:
   rows = []
   if os.path.exists(RESULTS):
     rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
-  key = lambda r: (r['workload'], r.get('input_only', False), r['hardware'],  # noqa: E731
+  from experiments.report import machine
+  key = lambda r: (r['workload'], r.get('input_only', False), machine(r['hardware']),  # noqa: E731
                    tuple(r.get('overrides', ())), r.get('topology'), r.get('steps_per_call', 1))
   rows = [r for r in rows if key(r) != key(result)] + [result]
   os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
