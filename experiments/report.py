@@ -94,8 +94,7 @@ def bench_table() -> str:
   path = os.path.join(REPO, 'experiments', 'bench', 'results.jsonl')
   rows = [json.loads(l) for l in open(path) if l.strip()] if os.path.exists(path) else []
   estimates = {(r['workload'], tuple(r.get('overrides', ()))): r for r in rows if r.get('estimate')}
-  peaks = {machine(r['hardware']): r['peak_gflops'] for r in rows
-           if r['workload'] == 'peak'}
+  peaks = {machine(r['hardware']): r['peak_gflops'] for r in rows if r['workload'] == 'peak'}
   head = ['workload', 'median step (s)', 'PyTorch, same run (s)', 'vs PyTorch', 'examples/s',
           'GFLOP/s', 'of peak', 'compile (s)', 'other load', 'TPU v5e:2x2 estimate (ms/step)',
           'command', 'hardware, commit, date']
@@ -103,7 +102,8 @@ def bench_table() -> str:
   measured = [r for r in rows if not r.get('estimate')]
   accelerated = [r for r in measured if r.get('platform', 'cpu') != 'cpu']
   measured = [r for r in measured if r.get('platform', 'cpu') == 'cpu']
-  for r in sorted(measured, key=lambda r: (machine(r['hardware']), r['workload'], r.get('input_only', False),
+  for r in sorted(measured, key=lambda r: (machine(r['hardware']), r['workload'],
+                                           r.get('input_only', False),
                                            tuple(r.get('overrides', ())))):
     levers = _levers(r)
     name = r['workload'] + (f' ({levers})' if levers else '')

@@ -11,8 +11,8 @@ gets the same, already-mapped pages. The process keeps its peak host memory mapp
 allocator does.
 
 Process-wide and effective only before other threads allocate, so the entry points
-(`python -m train`, `python -m train.bench`) call `retain_freed_memory()` before importing NumPy
-or JAX. NNZOO_SYSTEM_MALLOC=1 leaves glibc's defaults alone (to measure the difference); not glibc
+(`python -m train`, `python -m train.bench`, `python -m experiments.reproduce`) call
+`retain_freed_memory()` before importing NumPy or JAX. NNZOO_SYSTEM_MALLOC=1 leaves glibc's defaults alone (to measure the difference); not glibc
 (macOS, musl): nothing to do.
 """
 
