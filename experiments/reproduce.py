@@ -15,11 +15,7 @@ import shlex
 import sys
 import time
 
-if __name__ == '__main__':   # before NumPy/JAX start threads: see train/host_memory.py
-  from train import host_memory
-  host_memory.retain_freed_memory()
-
-from etils import epath  # noqa: E402
+from etils import epath
 
 from experiments import provenance
 from experiments import records

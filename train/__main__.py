@@ -94,7 +94,5 @@ def _disk_full(e: BaseException) -> bool:
 
 
 if __name__ == '__main__':
-  from train import host_memory
-  host_memory.retain_freed_memory()   # before NumPy/JAX start threads: see train/host_memory.py
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
   sys.exit(main())

@@ -10,10 +10,11 @@ blocks (M_MMAP_MAX=0) and no trimming of the heap's free top (M_TRIM_THRESHOLD),
 gets the same, already-mapped pages. The process keeps its peak host memory mapped, as a caching
 allocator does.
 
-Process-wide and effective only before other threads allocate, so the entry points
-(`python -m train`, `python -m train.bench`, `python -m experiments.reproduce`) call
-`retain_freed_memory()` before importing NumPy or JAX. NNZOO_SYSTEM_MALLOC=1 leaves glibc's defaults alone (to measure the difference); not glibc
-(macOS, musl): nothing to do.
+It costs where many threads allocate small objects (one heap, one lock): the 8x8-digits CNN
+experiment, whose data pipeline does, trains 12% slower with it. So it is `config.retain_freed_memory`
+(on for the bench workloads), applied by the run before JAX starts its devices and threads;
+once JAX has started (a test process) it is left alone. NNZOO_SYSTEM_MALLOC=1 turns it off
+whatever the config says (to measure the difference); not glibc (macOS, musl): nothing to do.
 """
 
 import ctypes
@@ -33,6 +34,10 @@ def retain_freed_memory() -> bool:
   global applied
   if applied or os.environ.get(OPT_OUT, '') not in ('', '0') or not sys.platform.startswith('linux'):
     return applied
+  if 'jax' in sys.modules:
+    from jax._src import xla_bridge   # backends_are_initialized is not public API
+    if xla_bridge.backends_are_initialized():
+      return False   # XLA's threads already have their own heaps; a shared process keeps its own
   try:
     mallopt = ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').mallopt
   except (OSError, AttributeError):   # a libc without mallopt (musl)

@@ -24,6 +24,7 @@ import models
 from train import checkpoint
 from train import config as config_lib
 from train import data
+from train import host_memory
 from train import metrics as metrics_lib
 from train import objectives
 from train import optimizer as optimizer_lib
@@ -37,7 +38,8 @@ log = logging.getLogger('nnzoo')
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
                      'data.prefetch', 'data.data_dir', 'init_from.workdir',
-                     'xla_options', 'cpu_devices')   # kernels and devices, not the math
+                     'xla_options', 'cpu_devices',   # kernels and devices, not the math
+                     'retain_freed_memory')
 
 
 MAX_IN_FLIGHT = 2
@@ -72,6 +74,8 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
   sharding_lib.use_cpu_devices(config.cpu_devices)   # before anything starts JAX's devices
+  if config.retain_freed_memory:
+    host_memory.retain_freed_memory()
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _prepare_workdir(config, workdir, overwrite)
 
