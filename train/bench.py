@@ -269,10 +269,7 @@ def bench_step(name: str, steps: int, warmup: int, overrides=(), per_call: int =
   from train import sharding as sharding_lib
   w = WORKLOADS[name]
   config = workload_config(name, overrides)
-  sharding_lib.use_cpu_devices(config.cpu_devices)
-  if config.retain_freed_memory:
-    from train import host_memory
-    host_memory.retain_freed_memory()
+  loop.prepare_host(config)
   mesh = sharding_lib.make_mesh(config.mesh)
   batch_sharding = sharding_lib.batch_sharding(mesh)
   host_batches = [w.batch(seed, config) for seed in range(2)]

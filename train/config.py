@@ -45,8 +45,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.cpu_devices = 0
   # Keep freed host memory for reuse (glibc settings, train/host_memory.py): XLA:CPU's per-step
   # temporary block is then not mapped and page-faulted in afresh every step. Wins where steps
-  # have large temporaries (the bench workloads: 13-28% faster), loses where the data pipeline's
-  # threads allocate a lot (the 8x8-digits CNN: 12% slower). Set before JAX starts its devices.
+  # have large temporaries (the bench workloads: 12-28% faster), loses where the data pipeline's
+  # threads allocate a lot (the 8x8-digits CNN: 10% slower). Set before JAX starts its devices.
   c.retain_freed_memory = False
 
   # Model: `name` picks the family in models/, `variant` a row of its table; the other keys

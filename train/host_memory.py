@@ -11,8 +11,9 @@ gets the same, already-mapped pages. The process keeps its peak host memory mapp
 allocator does.
 
 It costs where many threads allocate small objects (one heap, one lock): the 8x8-digits CNN
-experiment, whose data pipeline does, trains 12% slower with it. So it is `config.retain_freed_memory`
-(on for the bench workloads), applied by the run before JAX starts its devices and threads;
+experiment, whose data pipeline does, trains 10% slower with it. So it is
+`config.retain_freed_memory` (on for the bench workloads), applied by the run
+(`train.loop.prepare_host`) before JAX starts its devices and threads;
 once JAX has started (a test process) it is left alone. NNZOO_SYSTEM_MALLOC=1 turns it off
 whatever the config says (to measure the difference); not glibc (macOS, musl): nothing to do.
 """

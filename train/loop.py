@@ -70,12 +70,18 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
     stop.requested = False
 
 
+def prepare_host(config) -> None:
+  """The process-wide settings of a run (config.cpu_devices, config.retain_freed_memory): they
+  take effect only before JAX starts its devices, so a run (or a benchmark) makes them first."""
+  sharding_lib.use_cpu_devices(config.cpu_devices)
+  if config.retain_freed_memory:
+    host_memory.retain_freed_memory()
+
+
 def _train(config, workdir, overwrite, stop_after, progress, stop):
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
-  sharding_lib.use_cpu_devices(config.cpu_devices)   # before anything starts JAX's devices
-  if config.retain_freed_memory:
-    host_memory.retain_freed_memory()
+  prepare_host(config)
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _prepare_workdir(config, workdir, overwrite)
 
