@@ -71,12 +71,13 @@ def _bwd(residuals, grads):
     return (dz @ u.T, dc * f), dz
 
   (dh0, dc0), dzs = jax.lax.scan(step, (d_h, d_c), (d_hs, acts, cs, c_prev), reverse=True)
-  dz = dzs.reshape(-1, 4 * hidden)                       # [T*B, 4H]: every step at once
-  h_prev = jnp.concatenate([h0[None], hs[:-1]], 0).reshape(-1, hidden)
-  du = h_prev.T @ dz
-  dw = x.reshape(-1, x.shape[-1]).T @ dz
+  # Contract over time and batch together, without merging the two axes into one: a batch axis
+  # sharded over devices stays sharded (a reshape to [T*B, ...] would make XLA gather it).
+  h_prev = jnp.concatenate([h0[None], hs[:-1]], 0)
+  du = jnp.einsum('tbh,tbg->hg', h_prev, dzs)
+  dw = jnp.einsum('tbd,tbg->dg', x, dzs)
   dx = dzs @ w.T                                         # dropped by XLA when x is data
-  return dx, dw, dz.sum(0), du, dh0, dc0
+  return dx, dw, dzs.sum((0, 1)), du, dh0, dc0
 
 
 lstm_layer.defvjp(_fwd, _bwd)
