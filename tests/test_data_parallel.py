@@ -26,8 +26,23 @@ def collectives(hlo_text):
     m = COLLECTIVE.search(line)
     if m:
       op = re.search(r'op_name="([^"]*)"', line)
-      found.append((m.group(2), m.group(1)[:120], op.group(1)[:160] if op else ''))
+      found.append((m.group(2), m.group(1), op.group(1)[:160] if op else ''))
   return found
+
+
+DTYPE_BYTES = {'pred': 1, 's8': 1, 'u8': 1, 'bf16': 2, 'f16': 2, 's16': 2, 'u16': 2, 'f32': 4,
+               's32': 4, 'u32': 4, 'f64': 8, 's64': 8, 'u64': 8}
+
+
+def result_bytes(hlo_type):
+  """Bytes of an HLO result type: 'f32[64,10]{1,0}', or a tuple of such."""
+  total = 0
+  for dtype, dims in re.findall(r'([a-z]+\d*)\[([\d,]*)\]', hlo_type):
+    n = DTYPE_BYTES[dtype]
+    for d in filter(None, dims.split(',')):
+      n *= int(d)
+    total += n
+  return total
 
 
 @pytest.mark.parametrize('workload', ['mlp', 'cnn', 'lstm', 'transformer', 'capsnet'])

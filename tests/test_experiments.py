@@ -19,6 +19,9 @@ from train import loop
 from train import sharding as sharding_lib
 from train.datasets import LOCAL_BUILDERS
 
+from tests.test_data_parallel import collectives
+from tests.test_data_parallel import result_bytes
+
 CONFIGS = sorted(p for p in glob.glob('experiments/*/*.py')
                  if not os.path.basename(p).startswith('_') and 'def get_config' in open(p).read())
 
@@ -31,27 +34,47 @@ def _args(path):
   return args
 
 
+def build_small(path, arg, data_dir):
+  """(config, run, batch) of an experiment config on a small batch of its data (offline data, or
+  tfds' mock data for real TFDS names), over the test session's 8 devices."""
+  c = config_lib.load(f'{path}:{arg}' if arg else path)
+  config_lib.validate(c)
+  with c.unlocked():
+    offline = c.data.name.split('/')[0] in LOCAL_BUILDERS
+    if not offline or c.data.batch_size % jax.device_count():
+      c.data.batch_size = 8   # mock data, or a batch the 8 test devices cannot split
+    c.data.eval_batch_size = 8
+    c.data.cache = False
+    if offline:
+      c.data.data_dir = data_dir
+  mesh = sharding_lib.make_mesh(c.mesh)
+  with tfds.testing.mock_data(num_examples=16):
+    pipeline = data.make_pipeline(c)
+    batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
+  return c, loop.build(c, mesh, batch), batch
+
+
 @pytest.mark.parametrize('path', CONFIGS)
 def test_config_loads_and_builds(path, data_dir):
   """Loads each config (default and full-scale), and builds model, objective and state shapes on
-  a small batch of its data (offline data, or tfds' mock data for real TFDS names)."""
+  a small batch of its data."""
   for arg in _args(path):
-    c = config_lib.load(f'{path}:{arg}' if arg else path)
-    config_lib.validate(c)
-    with c.unlocked():
-      offline = c.data.name.split('/')[0] in LOCAL_BUILDERS
-      if not offline or c.data.batch_size % jax.device_count():
-        c.data.batch_size = 8   # mock data, or a batch the 8 test devices cannot split
-      c.data.eval_batch_size = 8
-      c.data.cache = False
-      if offline:
-        c.data.data_dir = data_dir
-    mesh = sharding_lib.make_mesh(c.mesh)
-    with tfds.testing.mock_data(num_examples=16):
-      pipeline = data.make_pipeline(c)
-      batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
-    run = loop.build(c, mesh, batch)
+    _, run, _ = build_small(path, arg, data_dir)
     assert jax.tree.leaves(run.abstract_state.params), f'{path}:{arg} has no parameters'
+
+
+@pytest.mark.slow  # compiles every experiment's step: ~3 minutes, in CI (.ci/run)
+@pytest.mark.parametrize('path', CONFIGS)
+def test_data_parallel_step_gathers_no_activations(path, data_dir):
+  """Over a data-parallel mesh, an experiment's step may all-reduce (gradients, batch statistics)
+  but gathers nothing bigger than a few logits (the top-k of the multi-digit loss, a GAN's 2-D
+  samples): an all-gather that grows with the batch would repeat the work on every device (see
+  tests/test_data_parallel.py)."""
+  _, run, batch = build_small(path, '', data_dir)
+  found = collectives(run.compiled_train_step(run.abstract_state, batch).as_text())
+  assert found, f'{path}: no collective at all on {jax.device_count()} devices'
+  big = [f for f in found if f[0] != 'all-reduce' and result_bytes(f[1]) > 16 * 1024]
+  assert not big, '\n'.join(map(str, big))
 
 
 @pytest.mark.parametrize('path', CONFIGS)
