@@ -20,7 +20,7 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
-from models import lstm_fused
+from models import rnn_fused
 
 # Number of H-wide blocks of each cell's pre-activation.
 GATES = {'rnn': 1, 'lstm': 4, 'gru': 3}
@@ -70,6 +70,8 @@ def gru_step(u, carry, x):
 
 
 STEPS = {'rnn': rnn_step, 'lstm': lstm_step, 'gru': gru_step}
+# The same layers' whole loops with hand-written backward passes (the `fused` lever).
+FUSED = {'rnn': rnn_fused.elman_layer, 'lstm': rnn_fused.lstm_layer, 'gru': rnn_fused.gru_layer}
 
 
 def initial_carry(cell: str, batch: int, hidden: int, dtype=jnp.float32):
@@ -100,7 +102,7 @@ class Recurrent(nn.Module):
   hidden: int = 128
   reverse: bool = False
   unroll: int = 1
-  fused: bool = True    # LSTM without masking: models/lstm_fused.py (same function, own backward)
+  fused: bool = True    # without masking: models/rnn_fused.py (same function, own backward)
 
   @nn.compact
   def __call__(self, x, mask=None):
@@ -117,8 +119,9 @@ class Recurrent(nn.Module):
     # problem's 2 features vs 512), so no pass moves the big array between layouts.
     x = x.swapaxes(0, 1)
 
-    if self.cell == 'lstm' and self.fused and mask is None:
-      hs, h, _ = lstm_fused.lstm_layer(x[::-1] if self.reverse else x, w, b, u, *init)
+    if self.fused and mask is None:
+      layer = FUSED[self.cell]
+      hs, h = layer(x[::-1] if self.reverse else x, w, b, u, *jax.tree.leaves(init))[:2]
       return (hs[::-1] if self.reverse else hs).swapaxes(0, 1), h
 
     xw = x @ w + b   # hoisted input projection: x_t W + b for every t in one matmul
@@ -160,7 +163,7 @@ class RNN(nn.Module):
   dropout: float = 0.0          # between layers and before the head
   unroll: int = 1               # lax.scan unroll: more per-step fusion, longer compile
   per_step: bool = False        # an output at every step instead of only after the last one
-  fused: bool = True            # LSTM layers without lengths: one-tanh gates, hand-written backward
+  fused: bool = True            # layers without lengths: hand-written backward (models/rnn_fused.py)
 
   @nn.compact
   def __call__(self, x, train: bool = False, lengths=None):

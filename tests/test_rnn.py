@@ -137,11 +137,12 @@ def test_variable_length_classification_through_the_objective():
   assert sums['accuracy'] / sums['count'] == 1.0
 
 
+@pytest.mark.parametrize('cell', ['rnn', 'lstm', 'gru'])
 @pytest.mark.parametrize('bidirectional', [False, True])
-def test_fused_lstm_is_the_same_function_with_the_same_gradients(bidirectional):
-  """The `fused` lever (models/lstm_fused.py: one-tanh gates, own backward) changes no math."""
+def test_fused_layer_is_the_same_function_with_the_same_gradients(cell, bidirectional):
+  """The `fused` lever (models/rnn_fused.py: own forward and backward loops) changes no math."""
   x = jnp.asarray(np.random.default_rng(3).normal(size=(4, 9, 3)), jnp.float32)
-  fast = rnn.RNN(cell='lstm', hidden=6, num_layers=2, bidirectional=bidirectional, num_outputs=2)
+  fast = rnn.RNN(cell=cell, hidden=6, num_layers=2, bidirectional=bidirectional, num_outputs=2)
   plain = fast.clone(fused=False)
   params = fast.init(jax.random.PRNGKey(0), x)
   params = jax.tree.map(lambda p: p + 0.05, params)
@@ -153,11 +154,12 @@ def test_fused_lstm_is_the_same_function_with_the_same_gradients(bidirectional):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize('cell', ['rnn', 'lstm', 'gru'])
 @pytest.mark.parametrize('leaf', ['recurrent', 'input'])
-def test_fused_lstm_gradient_matches_finite_differences(leaf):
+def test_fused_gradient_matches_finite_differences(cell, leaf):
   """The hand-written backward's dU, and its whole-sequence dW and db of the input projection."""
   with jax.enable_x64(True):
-    layer = rnn.Recurrent('lstm', hidden=3)
+    layer = rnn.Recurrent(cell, hidden=3)
     x = jnp.asarray(np.random.default_rng(4).normal(size=(2, 5, 2)), jnp.float64)
     params = jax.tree.map(lambda p: p.astype(jnp.float64) + 0.1,
                           layer.init(jax.random.PRNGKey(1), x)['params'])
