@@ -22,9 +22,10 @@ def config(cell: str, arg: str = ''):
   c.optimizer.learning_rate = 3e-3
   c.optimizer.clip_norm = 1.0
   c.num_steps = 3000
-  # Two CPU devices, data-parallel (ignored on GPU/TPU): LSTM 600 steps 5.0-5.4 -> 3.9 s, GRU 300
-  # steps 2.2-2.4 -> 1.8-1.9 s, tanh RNN unchanged (0.8-0.9 s), on the 2-core EPYC.
-  c.cpu_devices = 2
+  # Gated cells on two CPU devices, data-parallel (ignored on GPU/TPU), on the 2-core EPYC: LSTM
+  # 600 steps 5.0-5.4 -> 3.9 s, GRU 300 steps 2.2-2.4 -> 1.8-1.9 s; the 32-unit tanh RNN's steps
+  # are too small to split (3000 steps 7.7-7.9 s on one device, 8.1-9.4 s on two).
+  c.cpu_devices = 2 if cell in ('lstm', 'gru') else 0
   c.log_every = 100
   c.eval_every = 1000
   c.ckpt_every = 0
