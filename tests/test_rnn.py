@@ -138,11 +138,11 @@ def test_variable_length_classification_through_the_objective():
 
 
 @pytest.mark.parametrize('cell', ['rnn', 'lstm', 'gru'])
-@pytest.mark.parametrize('bidirectional', [False, True])
-def test_fused_layer_is_the_same_function_with_the_same_gradients(cell, bidirectional):
-  """The `fused` lever (models/rnn_fused.py: own forward and backward loops) changes no math."""
+def test_fused_layer_is_the_same_function_with_the_same_gradients(cell):
+  """The `fused` lever (models/rnn_fused.py: own forward and backward loops) changes no math:
+  two stacked bidirectional layers, so both directions and the input gradient dx (layer 2 -> 1)."""
   x = jnp.asarray(np.random.default_rng(3).normal(size=(4, 9, 3)), jnp.float32)
-  fast = rnn.RNN(cell=cell, hidden=6, num_layers=2, bidirectional=bidirectional, num_outputs=2)
+  fast = rnn.RNN(cell=cell, hidden=6, num_layers=2, bidirectional=True, num_outputs=2)
   plain = fast.clone(fused=False)
   params = fast.init(jax.random.PRNGKey(0), x)
   params = jax.tree.map(lambda p: p + 0.05, params)
