@@ -35,7 +35,7 @@ def _args(path):
 
 
 def build_small(path, arg, data_dir):
-  """(config, run, batch) of an experiment config on a small batch of its data (offline data, or
+  """(run, batch) of an experiment config on a small batch of its data (offline data, or
   tfds' mock data for real TFDS names), over the test session's 8 devices."""
   c = config_lib.load(f'{path}:{arg}' if arg else path)
   config_lib.validate(c)
@@ -51,7 +51,7 @@ def build_small(path, arg, data_dir):
   with tfds.testing.mock_data(num_examples=16):
     pipeline = data.make_pipeline(c)
     batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
-  return c, loop.build(c, mesh, batch), batch
+  return loop.build(c, mesh, batch), batch
 
 
 @pytest.mark.parametrize('path', CONFIGS)
@@ -59,18 +59,18 @@ def test_config_loads_and_builds(path, data_dir):
   """Loads each config (default and full-scale), and builds model, objective and state shapes on
   a small batch of its data."""
   for arg in _args(path):
-    _, run, _ = build_small(path, arg, data_dir)
+    run, _ = build_small(path, arg, data_dir)
     assert jax.tree.leaves(run.abstract_state.params), f'{path}:{arg} has no parameters'
 
 
-@pytest.mark.slow  # compiles every experiment's step: ~3 minutes, in CI (.ci/run)
+@pytest.mark.slow  # compiles every experiment's step: ~2 minutes, in CI (.ci/run)
 @pytest.mark.parametrize('path', CONFIGS)
 def test_data_parallel_step_gathers_no_activations(path, data_dir):
   """Over a data-parallel mesh, an experiment's step may all-reduce (gradients, batch statistics)
   but gathers nothing bigger than a few logits (the top-k of the multi-digit loss, a GAN's 2-D
   samples): an all-gather that grows with the batch would repeat the work on every device (see
   tests/test_data_parallel.py)."""
-  _, run, batch = build_small(path, '', data_dir)
+  run, batch = build_small(path, '', data_dir)
   found = collectives(run.compiled_train_step(run.abstract_state, batch).as_text())
   assert found, f'{path}: no collective at all on {jax.device_count()} devices'
   big = [f for f in found if f[0] != 'all-reduce' and result_bytes(f[1]) > 16 * 1024]
