@@ -42,12 +42,28 @@ def cpu_name() -> str:
   return platform.processor() or platform.machine()
 
 
+def vector_isa() -> str:
+  """The widest x86 vector extension of this CPU ('AVX-512', 'AVX2'), '' if neither or unknown.
+  Hosts of the same model name differ here, and XLA's kernels (and so float rounding and speed)
+  differ with it: a record names it."""
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith('flags'):
+          flags = set(line.split(':', 1)[1].split())
+          return 'AVX-512' if 'avx512f' in flags else 'AVX2' if 'avx2' in flags else ''
+  except OSError:
+    pass
+  return ''
+
+
 def hardware() -> str:
-  """'2-core AMD EPYC 7B13 (cpu x1)' or 'NVIDIA H100 80GB HBM3 x1 (gpu)'."""
+  """'2-core AMD EPYC 7B13, AVX2 (cpu, 1 jax devices)' or 'NVIDIA H100 80GB HBM3 x1 (gpu)'."""
   devices = jax.devices()
   kind = devices[0].device_kind if devices[0].platform != 'cpu' else cpu_name()
   if devices[0].platform == 'cpu':
-    return f'{os.cpu_count()}-core {kind} (cpu, {len(devices)} jax devices)'
+    isa = vector_isa()
+    return f'{os.cpu_count()}-core {kind}{", " + isa if isa else ""} (cpu, {len(devices)} jax devices)'
   return f'{kind} x{len(devices)} ({devices[0].platform})'
 
 

@@ -59,6 +59,17 @@ class Record:
   notes: str = ''
 
 
+def margin(mean: float, std: float, threshold: float, direction: str) -> float:
+  """How many standard deviations (over seeds) the mean clears its threshold by: (mean -
+  threshold) / std for '>=', (threshold - mean) / std for '<='; negative when it fails. A claim
+  that CI runs needs >= 2 on the host that records it (seed-to-seed spread, float rounding and
+  the host's kernels move single runs). inf when every seed gave the same value."""
+  gap = mean - threshold if direction == '>=' else threshold - mean
+  if std > 0:
+    return gap / std
+  return math.inf if gap >= 0 else -math.inf
+
+
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
   if len(values) == 1:
     return float(values[0]), 0.0

@@ -10,9 +10,12 @@ experiments/<study>/results/. Tables sit between `<!-- results:begin -->` and
 import argparse
 import glob
 import json
+import math
 import os
 import re
 import sys
+
+from experiments import records
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BEGIN, END = '<!-- results:begin -->', '<!-- results:end -->'
@@ -29,7 +32,9 @@ def load_results() -> dict[str, list[dict]]:
   for path in sorted(glob.glob(os.path.join(REPO, 'experiments', '*', 'results', '*.json'))):
     study = os.path.basename(os.path.dirname(os.path.dirname(path)))
     with open(path) as f:
-      by_study.setdefault(study, []).append(json.load(f))
+      result = json.load(f)
+    if 'claim' in result:   # a study's own table (e.g. sequence/results/adding_study.json) is not a claim
+      by_study.setdefault(study, []).append(result)
   return by_study
 
 
@@ -52,11 +57,21 @@ def _details(details) -> str:
   return ('; per seed: ' + ', '.join(parts)) if parts else ''
 
 
+def _margin(r) -> str:
+  """(mean - threshold) / std over seeds, as recorded (older records: from their numbers)."""
+  m = r.get('margin')
+  if m is None:
+    m = records.margin(r['mean'], r['std'], r['threshold'], r['direction'])
+  if math.isinf(m):
+    return 'inf (seeds equal)' if len(r['values']) > 1 else 'n/a (1 seed)'
+  return f'{m:.1f}'
+
+
 def _row(r, with_study=False):
   name = os.path.splitext(os.path.basename(r['config']))[0]
   cells = [f'`{r["config"]}`' if with_study else name,
            r['claim'], f'{r["paper_metric"]}: {r["paper_value"]}',
-           f'{r["metric"]}: {_value(r)}', f'{r["direction"]} {r["threshold"]}',
+           f'{r["metric"]}: {_value(r)}', f'{r["direction"]} {r["threshold"]}', _margin(r),
            '**PASS**' if r['passed'] else '**FAIL**', f'`{r["command"]}`',
            f'{r["commit"]}, {r["hardware"]}, {r["date"]}, {r["wall_s"]:.0f} s']
   return '| ' + ' | '.join(str(c).replace('|', '\\|') for c in cells) + ' |'
@@ -64,7 +79,7 @@ def _row(r, with_study=False):
 
 def table(results, with_study=False) -> str:
   head = ['experiment', 'claim (what of the paper it checks)', 'paper', 'ours', 'threshold',
-          'result', 'command', 'commit, hardware, date, wall time']
+          'margin (std)', 'result', 'command', 'commit, hardware, date, wall time']
   lines = ['| ' + ' | '.join(head) + ' |', '|' + '---|' * len(head)]
   lines += [_row(r, with_study) for r in results]
   if not results:

@@ -73,6 +73,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
       'claim': claim.statement, 'our_setting': claim.setting, 'metric': claim.metric,
       'seeds': list(seeds), 'values': values, 'mean': mean, 'std': std,
       'threshold': claim.threshold, 'direction': claim.direction,
+      'margin': records.margin(mean, std, claim.threshold, claim.direction),
       'passed': claim.passes(mean), 'wall_s': round(time.time() - t0, 1),
       **({'details': details} if details else {}),
       **provenance.stamp(),
@@ -89,6 +90,8 @@ def table(result) -> str:
       ('our setting', result['our_setting']),
       ('our value', f'{result["metric"]}: {value}'),
       ('threshold', f'{result["direction"]} {result["threshold"]}'),
+      ('margin', f'{result["margin"]:.2f} std over seeds ((mean - threshold) / std; CI claims '
+                 'need >= 2)'),
       ('result', 'PASS' if result['passed'] else
        f'FAIL ({result["metric"]} {result["mean"]:.4f} is not {result["direction"]} '
        f'{result["threshold"]})'),
