@@ -1,6 +1,8 @@
 """Data sets nnzoo builds offline, as real TFDS data sets (ArrayRecord), from data that ships in a
-package or that code generates. Each is built once into the data dir on first use and then read
-through `tfds.data_source` exactly like a downloaded TFDS data set.
+package, that code generates, or (fashion_mnist) that a system package puts on this machine. Each
+is built once into the data dir on first use and then read through `tfds.data_source` exactly like
+a downloaded TFDS data set; one already prepared there (TFDS's own fashion_mnist in a bucket) is
+only read.
 """
 
 import os
@@ -12,13 +14,15 @@ from train.datasets import adding
 from train.datasets import algorithmic
 from train.datasets import affine_digits
 from train.datasets import digits
+from train.datasets import fashion_mnist
 from train.datasets import pychars
 from train.datasets import iris
 from train.datasets import mackey_glass
 from train.datasets import multi_digits
 from train.datasets import ring
 
-# TFDS name -> builder class. Importing a builder module registers its name with TFDS.
+# TFDS name -> builder class. Importing a builder module registers its name with TFDS (except
+# fashion_mnist's, which keeps TFDS's own class under that name: the data sets are the same).
 LOCAL_BUILDERS = {
     digits.Digits.name: digits.Digits,
     adding.Adding.name: adding.Adding,
@@ -29,6 +33,7 @@ LOCAL_BUILDERS = {
     ring.Ring.name: ring.Ring,
     affine_digits.AffineDigits.name: affine_digits.AffineDigits,
     multi_digits.MultiDigits.name: multi_digits.MultiDigits,
+    fashion_mnist.LocalFashionMNIST.name: fashion_mnist.LocalFashionMNIST,
 }
 
 
@@ -57,6 +62,12 @@ def ensure_built(name: str, data_dir: str) -> None:
     except FileExistsError:   # another process (or run) sharing this data dir finished first
       if not builder().is_prepared():
         raise
+
+  # A data set made from files on this machine checks them first, on every process, before TFDS
+  # writes anything: a missing or bad file stops all processes alike (none waits at the barrier).
+  check = getattr(LOCAL_BUILDERS[base], 'check_sources', None)
+  if check is not None and not builder().is_prepared():
+    check()
 
   # Several processes on one file system: process 0 builds, the others then find it built (on
   # hosts with their own disks they build their own copy after the barrier).
