@@ -14,6 +14,7 @@ import sys
 
 import ml_collections
 
+from train import augment
 from train import preprocess
 from train.errors import UserError
 
@@ -72,6 +73,16 @@ def base_config() -> ml_collections.ConfigDict:
   # Input steps applied to each example as it is read, in order (train/preprocess.py), e.g.
   # ('tokenize_bytes(key="text", out="tokens", length=129, bos=True, mask="loss_mask")',).
   c.data.preprocess = ()
+  # Train-time augmentation of the train split's batches, in order (train/augment.py), e.g.
+  # ('random_crop(pad=2)', 'flip_left_right()', 'rotate(degrees=10)'); each takes key='image'.
+  # Applied after uint8 -> [0, 1] (a crop's padding and a rotation's fill are 0) and before
+  # mean/std; never to eval or 'val_' batches. Each example's draws are a function of (seed,
+  # step, its place in the global batch): resumes are exact, any process count sees the same.
+  c.data.augment = ()
+  # Per-channel normalization (x - mean) / std of the float 'image', last, on train and eval
+  # batches alike; e.g. Fashion-MNIST's (0.2860,) and (0.3530,). () = off.
+  c.data.mean = ()
+  c.data.std = ()
 
   c.optimizer = ml_collections.ConfigDict()
   c.optimizer.name = 'adam'
@@ -264,6 +275,17 @@ def validate(config) -> None:
   if config.data.batch_size <= 0:
     raise UserError(f'config.data.batch_size must be positive, got {config.data.batch_size}')
   preprocess.compose(config.data.preprocess)   # a misspelt input step fails here, not mid-run
+  augment.compose(config.data.augment, config.seed)   # so does an augment step
+  mean, std = tuple(config.data.mean), tuple(config.data.std)
+  if len(mean) != len(std) or not all(_is_number(v) for v in mean + std):
+    raise UserError(f'config.data.mean={mean} and config.data.std={std} need one number per '
+                    f'channel each (or both empty)')
+  if not all(0 < v < float('inf') for v in std):
+    raise UserError(f'config.data.std={std} must be positive (and finite)')
+
+
+def _is_number(v) -> bool:
+  return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def to_json(config) -> str:

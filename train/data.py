@@ -16,6 +16,11 @@ others on training data. When it is set, every train batch also carries a batch 
 its keys prefixed 'val_' ('val_image', 'val_label'), drawn by the same rule from its own seeded
 permutation, so it too is a pure function of the step and resumes exactly. Objectives that do not
 ask for those keys never see a difference; with the key unset nothing changes at all.
+
+Per batch, after the cache: scale_images (uint8 -> [0, 1]), then config.data.augment on the train
+split's batch only (train/augment.py: crops, flips, rotations, each example's draws a hash of
+(seed, step, its place in the global batch), so they too resume exactly and do not depend on the
+process count), then config.data.mean/std on every stream, train, 'val_' and eval alike.
 """
 
 import contextlib
@@ -30,6 +35,7 @@ import jax
 import numpy as np
 from etils import epath
 
+from train import augment as augment_lib
 from train import preprocess
 from train.errors import UserError
 
@@ -205,6 +211,26 @@ def scale_images(batch: dict) -> dict:
           if v.dtype.kind not in 'OSU'}
 
 
+def normalizer(mean, std, key: str = 'image') -> Callable[[dict], dict] | None:
+  """(x - mean) / std per channel (config.data.mean, config.data.std) of the float images under
+  `key`; None when mean is empty (off)."""
+  if not len(mean):
+    return None
+  mean32, std32 = np.asarray(mean, np.float32), np.asarray(std, np.float32)
+
+  def apply(batch: dict) -> dict:
+    x = batch.get(key)
+    if x is None or x.dtype.kind != 'f':
+      has = f'{key!r} of dtype {x.dtype}' if x is not None else f'only {sorted(batch)}'
+      raise UserError(f'config.data.mean/std normalize float images under {key!r}; the batch has '
+                      f'{has}')
+    if len(mean32) not in (1, x.shape[-1]):
+      raise UserError(f'config.data.mean/std have {len(mean32)} values; the images under {key!r} '
+                      f'have {x.shape[-1]} channels (shape {x.shape[1:]})')
+    return {**batch, key: (x - mean32) / std32}
+  return apply
+
+
 @dataclasses.dataclass
 class Pipeline:
   """What the loop needs of the data: the train stream by step, and the eval batches."""
@@ -217,6 +243,11 @@ class Pipeline:
   process_count: int
   transform: Callable[[dict], dict] = scale_images
   val_source: object = None      # the second stream's split (keys prefixed VAL_PREFIX), or None
+  # config.data.augment (train/augment.py): (batch, step, positions in the global batch) -> batch,
+  # on the train split's batches only, after `transform`; None = off.
+  augment: Callable[[dict, int, np.ndarray], dict] | None = None
+  # config.data.mean/std: batch -> batch on every stream (train, val_, eval), last; None = off.
+  normalize: Callable[[dict], dict] | None = None
 
   def __post_init__(self):
     self._perm_cache = {}
@@ -261,10 +292,18 @@ class Pipeline:
     """This process's part of the global batch that step `step` trains on (with the val
     stream's batch under VAL_PREFIX keys when there is one)."""
     batch = self.transform(read(self.train_source, self.train_indices(step)))
+    if self.augment is not None:   # each example's draws follow its place in the global batch
+      places = np.arange(self.global_batch)[self.process_index::self.process_count]
+      batch = self.augment(batch, step, places)
+    batch = self._normalize(batch)
     if self.val_source is not None:
       val = self.transform(read(self.val_source, self.train_indices(step, stream=1)))
+      val = self._normalize(val)
       batch.update({VAL_PREFIX + k: v for k, v in val.items()})
     return batch
+
+  def _normalize(self, batch: dict) -> dict:
+    return batch if self.normalize is None else self.normalize(batch)
 
   def train_stream(self, start: int, stop: int, sharding, threads: int = 2) -> Iterator[dict]:
     """Global batches of steps start..stop-1, prepared ahead on grain's read threads, in order."""
@@ -282,7 +321,7 @@ class Pipeline:
       start = b * g + self.process_index * local
       idx = np.arange(start, start + local)
       mask = (idx < n).astype(np.float32)
-      batch = self.transform(read(self.eval_source, np.where(idx < n, idx, 0)))
+      batch = self._normalize(self.transform(read(self.eval_source, np.where(idx < n, idx, 0))))
       batch['mask'] = mask
       yield batch
 
@@ -309,7 +348,9 @@ def make_pipeline(config) -> Pipeline:
     raise UserError(f'split {d.train_split!r} of {d.name!r} has no examples'
                     + (f' of classes {tuple(d.classes)}' if d.classes else ''))
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
-  return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d))
+  return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d),
+                  augment=augment_lib.compose(d.augment, seed),
+                  normalize=normalizer(d.mean, d.std))
 
 
 def _val_source(d):

@@ -136,8 +136,10 @@ STEPS = {
 }
 
 
-def parse(spec: str) -> Callable[[dict], dict]:
-  """'name(k=literal, ...)' (or a bare 'name') -> the step as a function of one example."""
+def parse_call(spec: str, steps: dict, kind: str = 'input step', leading: int = 1):
+  """'name(k=literal, ...)' (or a bare 'name') -> (steps[name], kwargs), checked against the
+  step's signature (after its `leading` positional arguments): a misspelt name or argument is a
+  UserError naming the valid ones. Shared by config.data.preprocess and config.data.augment."""
   try:
     node = ast.parse(spec.strip(), mode='eval').body
   except SyntaxError:
@@ -149,16 +151,24 @@ def parse(spec: str) -> Callable[[dict], dict]:
     try:
       kwargs = {kw.arg: ast.literal_eval(kw.value) for kw in node.keywords}
     except ValueError:
-      raise UserError(f'input step {spec!r}: arguments must be literals') from None
+      raise UserError(f'{kind} {spec!r}: arguments must be literals') from None
   else:
-    raise UserError(f'input step {spec!r} is not of the form name(key=value, ...)')
-  if name not in STEPS:
-    raise UserError(f'unknown input step {name!r} in {spec!r}; known: {", ".join(sorted(STEPS))}')
+    raise UserError(f'{kind} {spec!r} is not of the form name(key=value, ...)')
+  if name not in steps:
+    raise UserError(f'unknown {kind} {name!r} in {spec!r}; known: {", ".join(sorted(steps))}')
+  signature = inspect.signature(steps[name])
   try:
-    inspect.signature(STEPS[name]).bind(None, **kwargs)
+    signature.bind(*[None] * leading, **kwargs)
   except TypeError as e:
-    raise UserError(f'input step {spec!r}: {e}') from None
-  return functools.partial(STEPS[name], **kwargs)
+    args = ', '.join(list(signature.parameters)[leading:]) or 'none'
+    raise UserError(f'{kind} {spec!r}: {e}; its arguments: {args}') from None
+  return steps[name], kwargs
+
+
+def parse(spec: str) -> Callable[[dict], dict]:
+  """'name(k=literal, ...)' (or a bare 'name') -> the step as a function of one example."""
+  step, kwargs = parse_call(spec, STEPS)
+  return functools.partial(step, **kwargs)
 
 
 def compose(specs) -> Callable[[dict], dict]:
