@@ -16,6 +16,7 @@ from models import gan
 from models import matrix_capsules
 from models import mlp
 from models import nas_mlp
+from models import resnet
 from models import rnn
 from models import transformer
 from models import rbf
@@ -25,6 +26,7 @@ from train.errors import UserError
 FAMILIES = {
     'mlp': mlp,
     'cnn': cnn,
+    'resnet': resnet,
     'rnn': rnn,
     'transformer': transformer,
     'autoencoder': autoencoder,
