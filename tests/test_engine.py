@@ -191,3 +191,16 @@ def test_cpu_devices_split_the_host_before_jax_starts(xla_flags):
     assert lines[0] == 'applied True devices 2', out
     assert 'config.cpu_devices=3 not applied: JAX already started 2 CPU devices' in out, out
     assert lines[-1] == 'again False devices 2', out
+
+
+def test_a_workdir_written_before_new_config_keys_still_resumes():
+  """Keys the engine gained after a run's config.json was written count as their defaults; a
+  key that really differs still makes it another run."""
+  c = config_lib.base_config()
+  saved = json.loads(config_lib.to_json(c))
+  del saved['data']['augment'], saved['data']['mean'], saved['retain_freed_memory']
+  assert loop.changed_keys(saved, c) == []
+  with c.unlocked():
+    c.data.augment = ('flip_left_right()',)
+    c.data.data_dir = '/elsewhere'     # where the data is read from is not the run
+  assert loop.changed_keys(saved, c) == ['data.augment']

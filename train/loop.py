@@ -81,6 +81,9 @@ def prepare_host(config) -> None:
 def _train(config, workdir, overwrite, stop_after, progress, stop):
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
+  if not config.data.data_dir:   # so config.json says where the data was read
+    with config.unlocked():
+      config.data.data_dir = data.resolve_data_dir(config.data)
   prepare_host(config)
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _prepare_workdir(config, workdir, overwrite)
@@ -360,13 +363,44 @@ def _due(step, every):
   return every > 0 and step % every == 0
 
 
+def changed_keys(saved: dict, config) -> list[str]:
+  """The keys in which `config` is a different run from a workdir's saved config.json: keys the
+  engine gained after that run was written count as their defaults (the engine then behaved as
+  the default does), and RESUMABLE_CHANGES are not differences."""
+  defaults = json.loads(config_lib.to_json(config_lib.base_config()))
+  current = json.loads(config_lib.to_json(config))
+  return [k for k in config_lib.diff(_with_defaults(saved, defaults), current)
+          if k not in RESUMABLE_CHANGES]
+
+
+def _with_defaults(saved: dict, defaults: dict) -> dict:
+  out = dict(saved)
+  for k, v in defaults.items():
+    if k not in out:
+      out[k] = v
+    elif isinstance(v, dict) and isinstance(out[k], dict) and k not in ('model', 'objective_args'):
+      out[k] = _with_defaults(out[k], v)
+  return out
+
+
+def finished_run(config, workdir) -> dict | None:
+  """The summary of a run of this config that finished in `workdir`, or None: a study that is
+  run again (or resumed after a kill) reuses the runs it already has."""
+  workdir = epath.Path(workdir)
+  summary, saved = workdir / 'summary.json', workdir / 'config.json'
+  if not (summary.exists() and saved.exists()):
+    return None
+  done = json.loads(summary.read_text())
+  if done.get('preempted') or changed_keys(json.loads(saved.read_text()), config):
+    return None
+  return done
+
+
 def _prepare_workdir(config, workdir, overwrite):
   """Writes config.json; refuses a workdir that holds a different run unless overwrite."""
   path = workdir / 'config.json'
-  current = json.loads(config_lib.to_json(config))
   if path.exists() and not overwrite:
-    changed = [k for k in config_lib.diff(json.loads(path.read_text()), current)
-               if k not in RESUMABLE_CHANGES]
+    changed = changed_keys(json.loads(path.read_text()), config)
     if changed:
       raise UserError(f'workdir {workdir} holds a run of a different config (differs in '
                       f'{", ".join(changed[:6])}); use a new --workdir or pass --overwrite')

@@ -65,12 +65,9 @@ def target_config(seed: int, layers: int, mode: str, per_class: int, source: str
 
 
 def _run(config, workdir):
-  summary_path = epath.Path(workdir) / 'summary.json'
-  if summary_path.exists():   # a finished run of this exact config is reused
-    done = json.loads(summary_path.read_text())
-    saved = json.loads((epath.Path(workdir) / 'config.json').read_text())
-    if not config_lib.diff(saved, json.loads(config_lib.to_json(config))) and not done['preempted']:
-      return done['eval']['accuracy']
+  done = loop.finished_run(config, workdir)   # a finished run of this config is reused
+  if done is not None:
+    return done['eval']['accuracy']
   return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']['accuracy']
 
 
