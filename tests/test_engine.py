@@ -51,7 +51,7 @@ def test_trains_and_writes_its_workdir(data_dir, tmp_path):
   assert np.mean([losses[i] for i in range(51, 61)]) < 0.5 * losses[1]
   assert s['eval']['accuracy'] > 0.5 and s['devices'] == 8
   for name in ('config.json', 'metrics.jsonl', 'summary.json', 'plots/learning_curves.png',
-               'plots/predictions.png', 'checkpoints/60'):
+               'plots/predictions.png', 'plots/confusion.png', 'checkpoints/60'):
     assert (tmp_path / name).exists(), name
   assert any(p.name.startswith('events') for p in (tmp_path / 'tensorboard').iterdir())
   assert json.loads((tmp_path / 'config.json').read_text())['num_steps'] == 60
@@ -204,3 +204,14 @@ def test_a_workdir_written_before_new_config_keys_still_resumes():
     c.data.augment = ('flip_left_right()',)
     c.data.data_dir = '/elsewhere'     # where the data is read from is not the run
   assert loop.changed_keys(saved, c) == ['data.augment']
+
+
+def test_confusion_matrix_counts_every_real_eval_example_once():
+  from train.objectives.classification import Classification
+  objective = Classification(config_lib.base_config(), None, None)
+  logits = np.array([[2., 0, 0], [0, 2, 0], [0, 2, 0], [0, 0, 2]], np.float32)
+  batch = {'label': np.array([0, 1, 2, 2]), 'mask': np.array([1., 1, 1, 0], np.float32)}
+  confusion = np.asarray(objective.eval_tables(logits, batch)['confusion'])
+  # rows true, columns predicted; the padded 4th example counts nowhere
+  np.testing.assert_array_equal(confusion, [[1, 0, 0], [0, 1, 0], [0, 1, 0]])
+  assert objective.eval_tables(logits[None], batch) == {}   # not one class per example

@@ -70,9 +70,10 @@ def open_source(data_config, split: str):
   import tensorflow_datasets as tfds
   from train import datasets
   name, data_dir = data_config.name, resolve_data_dir(data_config)
-  if datasets.is_local(name):
-    datasets.ensure_built(name, data_dir)
-  elif not _tfds_is_mocked():
+  mocked = _tfds_is_mocked()
+  if datasets.is_local(name) and not (mocked and datasets.from_files(name)):
+    datasets.ensure_built(name, data_dir)   # (under mock_data, fashion_mnist reads mock records)
+  elif not mocked and not datasets.is_local(name):
     base = epath.Path(data_dir) / name.split('/')[0].split(':')[0]
     if not base.exists():
       raise UserError(
@@ -80,7 +81,7 @@ def open_source(data_config, split: str):
           f'`tfds build {name} --data_dir {data_dir} --file_format array_record` (or copy it there), '
           f'or point --config.data.data_dir at a directory or gs:// bucket that holds it. '
           f'Offline data sets: {", ".join(sorted(datasets.LOCAL_BUILDERS))}')
-  if not datasets.is_local(name):
+  if not datasets.is_local(name) or mocked:
     register_tfds_builder(name)
   try:
     return tfds.data_source(name, split=split, data_dir=data_dir, download=False, try_gcs=False)
@@ -248,6 +249,7 @@ class Pipeline:
   augment: Callable[[dict, int, np.ndarray], dict] | None = None
   # config.data.mean/std: batch -> batch on every stream (train, val_, eval), last; None = off.
   normalize: Callable[[dict], dict] | None = None
+  label_names: tuple = ()        # class names of config.data.label_key, for plots ('' unknown)
 
   def __post_init__(self):
     self._perm_cache = {}
@@ -339,6 +341,7 @@ def make_pipeline(config) -> Pipeline:
                       f'devices; use a multiple of {jax.device_count()}')
   # Input steps (text -> tokens, images -> crops) come before the cache, which then holds arrays.
   train, test = open_split(d, d.train_split), open_split(d, d.eval_split)
+  names = label_names(test, d.label_key, d.classes)
   if d.cache:
     train, test = ArraySource(train), ArraySource(test)
   if d.classes or d.per_class:
@@ -350,7 +353,19 @@ def make_pipeline(config) -> Pipeline:
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
   return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d),
                   augment=augment_lib.compose(d.augment, seed),
-                  normalize=normalizer(d.mean, d.std))
+                  normalize=normalizer(d.mean, d.std), label_names=names)
+
+
+def label_names(source, label_key: str, classes=()) -> tuple:
+  """The class names of a TFDS source's ClassLabel feature (in the order of config.data.classes
+  when that relabels them); () when the feature has none."""
+  while not hasattr(source, 'dataset_info') and hasattr(source, '_source'):
+    source = source._source   # pylint: disable=protected-access
+  try:
+    names = list(source.dataset_info.features[label_key].names)
+  except (AttributeError, KeyError, TypeError):
+    return ()
+  return tuple(names[c] for c in classes) if classes else tuple(names)
 
 
 def _val_source(d):

@@ -125,6 +125,8 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
                       out_shardings=replicated, compiler_options=run.compiler_options)
   compile_s = time.perf_counter() - t0
 
+  tables = {}   # the last evaluation's array-valued sums
+
   def evaluate(state):
     sums = None
     for local in pipeline.eval_batches():
@@ -132,6 +134,9 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
       sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
     sums = jax.device_get(sums)
     count = float(sums.pop('count'))
+    # Array-valued sums (a confusion matrix) are pictures, not metrics: kept for the plots.
+    tables.clear()
+    tables.update({k: sums.pop(k) for k in list(sums) if np.ndim(sums[k])})
     means = {k: float(v) / count for k, v in sums.items()}
     # Metrics that are not means over examples (perplexity = exp(mean loss)) come from the means.
     return objective.summarize(means) if hasattr(objective, 'summarize') else means
@@ -182,7 +187,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
       if _due(step, config.eval_every) and not done:
         last_eval = evaluate(state)
         writer.write(step, 'eval', last_eval)
-        _write_plots(config, workdir, objective, state, pipeline)
+        _write_plots(config, workdir, objective, state, pipeline, tables)
       if _due(step, config.ckpt_every) or stopping:
         ckpt.save(step, state, meta(step), force=True)
       if stopping:
@@ -194,7 +199,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
     if not preempted:
       last_eval = evaluate(state)
       writer.write(step, 'eval', last_eval)
-      _write_plots(config, workdir, objective, state, pipeline)
+      _write_plots(config, workdir, objective, state, pipeline, tables)
     ckpt.close()     # waits for the last async save; a failed save raises here
   except BaseException:
     # Let a save in flight finish (the last good checkpoint stays complete), then re-raise.
@@ -452,13 +457,15 @@ def _check_finite(rows, first_step):
                            f'set --config.optimizer.clip_norm')
 
 
-def _write_plots(config, workdir, objective, state, pipeline):
+def _write_plots(config, workdir, objective, state, pipeline, tables):
   if not config.plots or jax.process_index() != 0:
     return
   from train import plots
   directory = workdir / 'plots'
   directory.mkdir(parents=True, exist_ok=True)
   plots.learning_curves(metrics_lib.read(workdir), directory / 'learning_curves.png')
+  if tables and hasattr(objective, 'plot_tables'):   # sums over the whole eval split
+    objective.plot_tables(tables, directory, pipeline.label_names)
   if jax.process_count() == 1:  # objective plots read a whole eval batch on one host
     batch = next(pipeline.eval_batches())
     objective.plots(state, {k: jnp.asarray(v) for k, v in batch.items()}, directory)

@@ -77,3 +77,32 @@ def heatmaps(panels, path):
   fig.savefig(path, dpi=100)
   plt.close(fig)
   return path
+
+
+def confusion_matrix(matrix, names, path):
+  """Rows: true class, columns: predicted; each cell the share of its row (colour and text), so a
+  class's recall is on the diagonal. Class names label the axes when the data set has them."""
+  matrix = np.asarray(matrix, np.float64)
+  n = len(matrix)
+  names = list(names) if len(names) == n else [str(i) for i in range(n)]
+  rates = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
+  size = 2.5 + 0.5 * n
+  fig, ax = plt.subplots(figsize=(size + 1, size))
+  im = ax.imshow(rates, cmap='Blues', vmin=0, vmax=1)
+  ax.set_xticks(range(n), names, rotation=45, ha='right', fontsize=8)
+  ax.set_yticks(range(n), names, fontsize=8)
+  if n <= 30:
+    for (i, j), v in np.ndenumerate(rates):
+      if matrix[i, j]:
+        ax.text(j, i, f'{v:.2f}', ha='center', va='center', fontsize=6.5,
+                color='white' if v > 0.5 else 'black')
+  accuracy = np.trace(matrix) / max(matrix.sum(), 1)
+  ax.set_xlabel('predicted')
+  ax.set_ylabel('true')
+  ax.set_title(f'confusion over {int(matrix.sum())} eval examples (accuracy {accuracy:.4f})',
+               fontsize=9)
+  fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+  fig.tight_layout()
+  fig.savefig(path, dpi=90)
+  plt.close(fig)
+  return path

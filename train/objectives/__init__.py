@@ -7,6 +7,10 @@ Every objective is a class built as `Objective(config, model, tx)` with:
   eval_step(state, batch) -> sums               per-batch sums over examples with batch['mask'];
                                                 must hold 'count'; the loop reports sum / count
   plots(state, batch, directory) -> [paths]     host-side pictures from one eval batch (may be [])
+  eval_step's sums may also hold arrays (a confusion matrix [C, C]): the loop does not average
+  or log those, it hands their totals over the eval split to
+  plot_tables(tables, directory, label_names)   optional: pictures of those totals, with the
+                                                class names of the data set
   summarize(means) -> means                     optional: metrics derived from the eval means
                                                 (perplexity = exp(mean loss)); default: none
   logged_schedule(step, lr) -> {name: value}    optional: the hyperparameters in force at `step`

@@ -1,10 +1,14 @@
 """Supervised classification: softmax cross-entropy on integer labels; accuracy.
 
+Evaluation also sums the confusion matrix [true class, predicted class] over the whole eval split
+(an array-valued sum: the loop hands it to `plot_tables`, which draws it with the class names).
+
 A model may return (logits, auxiliary logits) when training (an auxiliary classifier head, as in
 Szegedy et al. 2015 and the DARTS evaluation network); the loss then adds
 objective_args.aux_weight (default 0.4) times the auxiliary head's cross-entropy.
 """
 
+import jax
 import jax.numpy as jnp
 import optax
 
@@ -25,6 +29,21 @@ class Classification(LossObjective):
       losses = losses + weight * optax.softmax_cross_entropy_with_integer_labels(aux, labels)
     correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
     return losses, {'accuracy': correct}
+
+  def eval_tables(self, logits, batch):
+    if isinstance(logits, tuple):
+      logits = logits[0]
+    if logits.ndim != 2:   # one class per example only
+      return {}
+    classes = logits.shape[-1]
+    true = jax.nn.one_hot(batch[self.label_key], classes) * batch['mask'][:, None]
+    return {'confusion': true.T @ jax.nn.one_hot(jnp.argmax(logits, -1), classes)}
+
+  def plot_tables(self, tables, directory, label_names=()):
+    from train import plots
+    if 'confusion' not in tables:
+      return []
+    return [plots.confusion_matrix(tables['confusion'], label_names, directory / 'confusion.png')]
 
   def plots(self, state, batch, directory):
     from train import plots
