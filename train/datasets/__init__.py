@@ -10,6 +10,8 @@ import os
 import jax
 import tensorflow_datasets as tfds
 
+from train.errors import UserError
+
 from train.datasets import adding
 from train.datasets import algorithmic
 from train.datasets import affine_digits
@@ -44,6 +46,31 @@ def default_data_dir() -> str:
 def is_local(name: str) -> bool:
   """Whether `name` ('nnzoo_adding', or with a builder config 'nnzoo_adding/t100') is built here."""
   return name.split('/')[0].split(':')[0] in LOCAL_BUILDERS
+
+
+def from_files(name: str) -> bool:
+  """Whether a local data set is built from files a system package puts here (fashion_mnist),
+  rather than from data inside a Python package or generated: those files may be absent."""
+  base = name.split('/')[0].split(':')[0]
+  return hasattr(LOCAL_BUILDERS.get(base), 'check_sources')
+
+
+def can_build(name: str, data_dir: str) -> bool:
+  """Whether `name` is built here, or can be: generated sets always, file-based ones when the
+  data dir holds them or their source files are present."""
+  if not is_local(name):
+    return False
+  if not from_files(name):
+    return True
+  base, _, config = name.split(':')[0].partition('/')
+  kwargs = {'config': config} if config else {}
+  if LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs).is_prepared():
+    return True
+  try:
+    LOCAL_BUILDERS[base].check_sources()
+    return True
+  except UserError:
+    return False
 
 
 def ensure_built(name: str, data_dir: str) -> None:
