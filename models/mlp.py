@@ -34,4 +34,6 @@ VARIANTS = {
     'bench': (MLP, dict(hidden=(512, 512))),
     # LeCun et al. 1998 ("Gradient-based learning ...", Table: 2-layer NN, 300 hidden units).
     'lecun300': (MLP, dict(hidden=(300,))),
+    # Fashion-MNIST's "MLP 256-128-100" row (Xiao et al. 2017's benchmark table).
+    'fashion256': (MLP, dict(hidden=(256, 128, 100))),
 }

@@ -150,7 +150,8 @@ def length_mask(lengths: Optional[jax.Array], steps: int):
 class RNN(nn.Module):
   """Stacked (optionally bidirectional) recurrent layers; the last valid hidden state -> Dense.
 
-  Input: real-valued [B, T, D], or integer tokens [B, T] when vocab_size > 0 (embedded first).
+  Input: real-valued [B, T, D], or integer tokens [B, T] when vocab_size > 0 (embedded first), or
+  images [B, H, W, C] read row by row (H steps of W*C features).
   Output: [B, num_outputs] (regression targets or class logits) from the last valid hidden state,
   or [B, T, num_outputs] from every step when per_step.
   """
@@ -169,6 +170,8 @@ class RNN(nn.Module):
   def __call__(self, x, train: bool = False, lengths=None):
     if self.vocab_size:
       x = nn.Embed(self.vocab_size, self.hidden)(x)
+    elif x.ndim > 3:   # an image [B, H, W, C]: its H rows are the steps, W*C features each
+      x = x.reshape(x.shape[:2] + (-1,))
     mask = length_mask(lengths, x.shape[1])
     for layer in range(self.num_layers):
       seq, last = Recurrent(self.cell, self.hidden, unroll=self.unroll, fused=self.fused,

@@ -181,3 +181,13 @@ def test_fused_gradient_matches_finite_differences(cell, leaf):
     numeric = (f(shifted(1)) - f(shifted(-1))) / (2 * eps)
     analytic = sum(jnp.sum(g * d) for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction)))
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6)
+
+
+def test_an_image_is_read_row_by_row():
+  from models import rnn
+  model = rnn.RNN(cell='gru', hidden=4, num_outputs=3)
+  images = jax.random.uniform(jax.random.PRNGKey(0), (2, 5, 6, 1))
+  variables = model.init(jax.random.PRNGKey(1), images)
+  np.testing.assert_allclose(model.apply(variables, images),
+                             model.apply(variables, images[..., 0]), rtol=1e-6)
+  assert variables['params']['fwd0']['input']['kernel'].shape == (6, 12)   # 6 pixels a step
