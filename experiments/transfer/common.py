@@ -24,14 +24,20 @@ def record(**fields):
                 **fields)
 
 
-def difference(first, second, per_class, task='digits'):
+def difference(first, second, per_class, task='digits', repeats=1):
   """A measure: accuracy(first) - accuracy(second), each (mode, layers), on classes 5-9 of the
-  task (study.TASKS)."""
+  task (study.TASKS). With `repeats` > 1, the mean over that many pairs of target runs (target
+  seeds seed*100 + r) on the seed's one pre-trained network: with a few labels per class a single
+  pair's difference swings by several points with the target run's seed alone."""
   def measure(seed, workdir, overrides):
     del overrides
-    a = study.accuracy(seed, first[1], first[0], per_class, workdir, task)
-    b = study.accuracy(seed, second[1], second[0], per_class, workdir, task)
-    return float(a - b)
+    diffs = []
+    for r in range(repeats):
+      target = seed if repeats == 1 else seed * 100 + r
+      a = study.accuracy(seed, first[1], first[0], per_class, workdir, task, target)
+      b = study.accuracy(seed, second[1], second[0], per_class, workdir, task, target)
+      diffs.append(a - b)
+    return float(sum(diffs) / len(diffs))
   return measure
 
 

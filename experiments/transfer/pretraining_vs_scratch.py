@@ -12,6 +12,10 @@ transferred layers is NOT better than scratch by more than 2 points.
 from experiments.transfer import common
 from experiments.transfer import study
 
+# Target-run pairs per claim seed. One pair's difference swung from -0.037 to +0.011 with the
+# seed (a margin of 1.35 std over the threshold); the mean of 4 pairs: -0.016 to 0.000 (3.5).
+REPEATS = 4
+
 
 def get_config(arg: str = ''):
   if arg == 'full':
@@ -26,6 +30,8 @@ def get_record():
           statement='on 8x8 digits, pre-training on 0-4 does not beat training from scratch on '
                     '5-9 at 5 labels per class (the paper\'s gain does not carry over at this scale)',
           setting='digits 0-4 -> 5-9 (scikit-learn 8x8), MLP 64-64-64, 5 labels per class, 600 Adam '
-                  'steps; accuracy(fine-tuned 2 transferred layers) - accuracy(scratch)',
+                  'steps; accuracy(fine-tuned 2 transferred layers) - accuracy(scratch), each '
+                  'seed the mean of 4 target-run pairs on its pre-trained network',
           metric='accuracy difference', threshold=0.02, direction='<=', seeds=(0, 1, 2),
-          measure=common.difference(('finetune', 2), ('scratch', 0), 5), minutes=3.0))
+          measure=common.difference(('finetune', 2), ('scratch', 0), 5, repeats=REPEATS),
+          minutes=2.0))

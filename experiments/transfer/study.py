@@ -71,13 +71,17 @@ def _run(config, workdir):
   return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']['accuracy']
 
 
-def accuracy(seed, layers, mode, per_class, workdir, task='digits') -> float:
+def accuracy(seed, layers, mode, per_class, workdir, task='digits', target_seed=None) -> float:
+  """Test accuracy on the target classes; the source network is pre-trained with `seed`, the
+  target network with `target_seed` (default: the same)."""
   root = epath.Path(workdir) if task == 'digits' else epath.Path(workdir) / task
   source = root / f'pretrain_seed{seed}'
   if mode != 'scratch':
     _run(pretrain_config(seed, task), source)
+  target_seed = seed if target_seed is None else target_seed
   name = f'{mode}{layers if mode != "scratch" else ""}_{per_class}pc_seed{seed}'
-  return _run(target_config(seed, layers, mode, per_class, str(source), task), root / name)
+  name += '' if target_seed == seed else f'_target{target_seed}'
+  return _run(target_config(target_seed, layers, mode, per_class, str(source), task), root / name)
 
 
 def grid(workdir, seeds=(0, 1, 2), per_class=(10, 50), layers=(1, 2, 3), task='digits'):
