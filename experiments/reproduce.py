@@ -52,6 +52,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
   seeds = tuple(seeds) if seeds else tuple(claim.seeds)
   if threshold is not None:
     claim = dataclasses.replace(claim, threshold=threshold)
+  stamp = provenance.stamp()   # the code that runs is the code at the start
   values, details, t0 = [], [], time.time()
   for seed in seeds:
     wd = epath.Path(workdir) / f'seed{seed}'
@@ -76,7 +77,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
       'margin': records.margin(mean, std, claim.threshold, claim.direction),
       'passed': claim.passes(mean), 'wall_s': round(time.time() - t0, 1),
       **({'details': details} if details else {}),
-      **provenance.stamp(),
+      **stamp,
   }
 
 
