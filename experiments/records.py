@@ -57,6 +57,9 @@ class Record:
   claim: Claim
   full_config_arg: str = 'full'   # get_config(full_config_arg) is the full-scale run
   notes: str = ''
+  # The paper's number in the claim's own metric, where there is one to compare with directly (a
+  # benchmark row's test accuracy): the results tables then show ours minus it.
+  paper_number: Optional[float] = None
 
 
 def margin(mean: float, std: float, threshold: float, direction: str) -> float:

@@ -39,7 +39,11 @@ def load_results() -> dict[str, list[dict]]:
 
 
 def _value(r):
-  return f'{r["mean"]:.4g} ± {r["std"]:.2g} (n={len(r["values"])})' + _details(r.get('details'))
+  versus = ''
+  if r.get('paper_number') is not None:
+    versus = f'; {r["mean"] - r["paper_number"]:+.4f} vs the paper\'s {r["paper_number"]:.4g}'
+  return (f'{r["mean"]:.4g} ± {r["std"]:.2g} (n={len(r["values"])})' + versus
+          + _details(r.get('details')))
 
 
 def _details(details) -> str:

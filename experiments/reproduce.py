@@ -77,6 +77,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
       'margin': records.margin(mean, std, claim.threshold, claim.direction),
       'passed': claim.passes(mean), 'wall_s': round(time.time() - t0, 1),
       **({'details': details} if details else {}),
+      **({'paper_number': record.paper_number} if record.paper_number is not None else {}),
       **stamp,
   }
 

@@ -58,7 +58,10 @@ def check_arg(arg: str, *known: str):
                      ''.join(f', {k}' for k in known))
 
 
-def record(paper_value: str, paper_setting: str, claim, full_time: str, notes: str = ''):
+def record(paper_value: str, paper_setting: str, claim, full_time: str, paper_number: float,
+           notes: str = ''):
+  """The Record of a config compared with one row of the table (`paper_number`: its accuracy)."""
   from experiments.records import Record
   return Record(paper=PAPER, metric=METRIC, paper_value=paper_value, paper_setting=paper_setting,
-                full_hardware=FULL_HARDWARE, full_time=full_time, claim=claim, notes=notes)
+                full_hardware=FULL_HARDWARE, full_time=full_time, claim=claim, notes=notes,
+                paper_number=paper_number)

@@ -28,6 +28,7 @@ def get_record():
   return common.record(
       paper_value='0.8833 ("MLP 256-128-100", no preprocessing)',
       paper_setting='MLP 256-128-100 (the submitter\'s code; its recipe is not in the table)',
+      paper_number=0.8833,
       full_time='~1 min',
       claim=Claim(
           statement='a three-hidden-layer MLP of the table\'s sizes reaches its row\'s accuracy',
