@@ -112,3 +112,17 @@ def test_readme_tables_are_generated_from_recorded_results():
   r = subprocess.run([sys.executable, '-m', 'experiments.report', '--check'], capture_output=True,
                      text=True, timeout=120)
   assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_adding_study_table_counts_the_seeds_each_cell_solves(monkeypatch, tmp_path):
+  """The sequence study's table: solved = test MSE <= 0.03, per cell and length, from its runs."""
+  from experiments.sequence import adding_study
+  mse = {('rnn', 100): [0.02, 0.1], ('lstm', 100): [0.001, 0.002], ('rnn', 200): [0.17, 0.17],
+         ('lstm', 200): [0.03, 0.031]}
+  monkeypatch.setattr(adding_study, 'test_mse',
+                      lambda cell, length, seed, workdir: mse[cell, length][seed])
+  result = adding_study.run(tmp_path, ('rnn', 'lstm'), (100, 200), (0, 1))
+  table = adding_study.markdown(result)
+  assert '| tanh RNN | 1/2 (0.06) | 0/2 (0.17) |' in table
+  assert '| LSTM | 2/2 (0.0015) | 1/2 (0.0305) |' in table
+  assert adding_study._ints('0-2,5') == (0, 1, 2, 5)

@@ -1,21 +1,22 @@
-"""The adding problem at T=100 (Hochreiter & Schmidhuber 1997, Experiment 4) for any recurrent cell.
+"""The adding problem (Hochreiter & Schmidhuber 1997, Experiment 4) for any recurrent cell.
 
-lstm_adding.py, gru_adding.py and rnn_adding.py each train `config(cell)` and state their own
-paper and claim: together they say that the gated cells carry information across 100 steps and
-the tanh RNN, same budget, does not.
+lstm_adding.py, gru_adding.py and rnn_adding.py each train `config(cell, length=...)` and state
+their own paper and claim: together they say that the gated cells carry information across 100
+steps (and, in adding_study.py, 200 and 400) and the tanh RNN, same budget, does not at 200.
 """
 
 from train.config import base_config
 
 
-def config(cell: str, arg: str = ''):
-  """One layer of `cell` ('lstm' | 'gru' | 'rnn'), 32 units; arg '' (CPU), 'tiny' or 'full'."""
+def config(cell: str, arg: str = '', length: int = 100):
+  """One layer of `cell` ('lstm' | 'gru' | 'rnn'), 32 units, sequences of `length` steps (a
+  builder config of nnzoo_adding: 100, 200 or 400); arg '' (CPU), 'tiny' or 'full'."""
   c = base_config()
   c.objective = 'regression'
   c.model.name = 'rnn'
   c.model.variant = f'{cell}_adding'
   c.model.hidden = 32
-  c.data.name = 'nnzoo_adding/t100'
+  c.data.name = f'nnzoo_adding/t{length}'
   c.data.batch_size = 64
   c.data.eval_batch_size = 1000
   c.optimizer.name = 'adam'

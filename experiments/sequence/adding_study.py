@@ -1,6 +1,7 @@
 """How often does each recurrent cell solve the adding problem, by sequence length?
 
     python -m experiments.sequence.adding_study --workdir runs/adding_study [--record]
+    python -m experiments.sequence.adding_study --table    # README table from the recorded JSON
 
 Trains `experiments/sequence/adding.py`'s config (32 units, Adam 3e-3, batch 64, 3000 steps: the
 budget of the three adding claims) for every cell (tanh RNN, LSTM, GRU), length T (100, 200, 400)
@@ -36,8 +37,7 @@ NAMES = {'rnn': 'tanh RNN', 'lstm': 'LSTM', 'gru': 'GRU'}
 
 
 def config(cell: str, length: int, seed: int):
-  c = adding.config(cell)
-  c.data.name = f'nnzoo_adding/t{length}'
+  c = adding.config(cell, length=length)
   c.seed = seed
   c.eval_every = 0   # one eval, at the end: the number the study reads
   c.plots = False
@@ -156,7 +156,14 @@ def main(argv=None):
   parser.add_argument('--seeds', default='0-9', help='e.g. 0-9 or 0,1,2')
   parser.add_argument('--record', action='store_true',
                       help='write results/adding_study.json and the README table')
+  parser.add_argument('--table', action='store_true',
+                      help='only rewrite the README table from results/adding_study.json')
   args = parser.parse_args(argv)
+  readme = os.path.join(os.path.dirname(RESULT), '..', 'README.md')
+  if args.table:
+    with open(RESULT) as f:
+      update_readme(json.load(f), readme)
+    return 0
   cells = tuple(args.cells.split(','))
   unknown = [c for c in cells if c not in CELLS]
   if unknown:
@@ -176,7 +183,7 @@ def main(argv=None):
   if args.record:
     with open(RESULT, 'w') as f:
       f.write(json.dumps(result, indent=2) + '\n')
-    update_readme(result, os.path.join(os.path.dirname(RESULT), '..', 'README.md'))
+    update_readme(result, readme)
     print(f'recorded {RESULT} and the table in experiments/sequence/README.md')
   return 0
 
