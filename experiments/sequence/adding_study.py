@@ -7,9 +7,9 @@ Trains `experiments/sequence/adding.py`'s config (32 units, Adam 3e-3, batch 64,
 budget of the three adding claims) for every cell (tanh RNN, LSTM, GRU), length T (100, 200, 400)
 and seed (0-9), and counts the seeds whose test MSE is <= SOLVED, the LSTM claim's threshold (the
 mean predictor's MSE is 0.167). One number per run is noisy: the tanh RNN at T=100 lands anywhere
-from 0.012 to 0.165 with float rounding alone (the AVX2 and AVX-512 hosts gave different seeds'
-values), so the study reports the fraction of seeds solved, and the claims sit where the gap
-holds on every seed.
+from 0.012 to 0.27 with float rounding alone (an AVX-512 EPYC and an AVX-512 Xeon gave the same
+seeds different values), so the study reports the fraction of seeds solved, and the claims sit
+where the gap holds on every seed.
 
 Every run is an ordinary `train.loop.train_and_evaluate` in WORKDIR/<cell>_t<T>/seed<s>; a
 finished run of the same config is reused, so a killed study resumes where it stopped. The table
