@@ -2,8 +2,9 @@
 
 Model: models/cnn.py `lenet5` (conv 5x5x6 VALID, max-pool, conv 5x5x16 VALID, max-pool, dense
 120-84, ReLU for the paper's scaled tanh, max for its trainable subsampling; 28x28 input, not the
-paper's 32x32 padded one). Recipe: pixels / 255, Adam 1e-3, batch 128, 10 epochs. The benchmark
-table has no LeNet-5 row; the paper's number is MNIST's.
+paper's 32x32 padded one). Recipe: pixels / 255, Adam 1e-3 with a cosine decay, batch 128, 20
+epochs (10 epochs at a constant rate gave 0.887-0.889, still rising). The benchmark table has no
+LeNet-5 row; the paper's number is MNIST's.
 
   python -m train --config experiments/fashion/lenet5.py --workdir runs/fashion_lenet5
   python -m experiments.reproduce experiments/fashion/lenet5.py
@@ -14,9 +15,11 @@ from experiments.fashion import common
 
 def get_config(arg: str = ''):
   common.check_arg(arg)
-  c = common.base(epochs=10, batch=128)
+  c = common.base(epochs=20, batch=128)
   c.model.name = 'cnn'
   c.model.variant = 'lenet5'
+  c.optimizer.schedule = 'cosine'
+  c.eval_every = c.ckpt_every = 5 * (common.TRAIN // 128)
   if arg == 'tiny':
     common.tiny(c)
   return c
@@ -35,7 +38,7 @@ def get_record():
       claim=Claim(
           statement='LeNet-5 classifies Fashion-MNIST clothing well above the table\'s linear '
                     'and MLP rows\' level of 0.84-0.88',
-          setting='all 60k train, test 10k; pixels / 255; LeNet-5 (ReLU, max-pool), Adam 1e-3, '
-                  'batch 128, 10 epochs (4680 steps)',
+          setting='all 60k train, test 10k; pixels / 255; LeNet-5 (ReLU, max-pool), Adam 1e-3 '
+                  'cosine, batch 128, 20 epochs (9360 steps)',
           metric='test accuracy', threshold=0.89, direction='>=', seeds=(0, 1, 2),
-          minutes=8.0))
+          minutes=12.0))
