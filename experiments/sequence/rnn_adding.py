@@ -9,11 +9,11 @@ Model: one tanh RNN layer (Elman 1990) of 32 units, last hidden state -> Dense 1
 
 Why T=200 and not the gated cells' T=100: at T=100 the tanh RNN is between learning and not.
 Over ten seeds its test MSE ranged from 0.042 to 0.269 on one AVX-512 host (none <= 0.03) and
-from 0.012 to 0.165 on another (0.012 and 0.018 solved, 0.030 at the line), with float rounding alone moving a seed across
-(`python -m experiments.sequence.adding_study`, table in README.md). At T=200 it learns nothing
-on every seed (MSE 0.168-0.175, the mean predictor's), while the LSTM and GRU, same budget,
-solve T=200 on every seed (and T=400 on all but one LSTM seed): that is the comparison that
-holds on any host.
+from 0.012 to 0.165 on another (0.012 and 0.018 solved, 0.030 at the line), float rounding alone
+moving a seed across (`python -m experiments.sequence.adding_study`, table in README.md). At
+T=200 it learns nothing on every seed (MSE 0.168-0.175, the mean predictor's), while the LSTM
+and GRU, same budget, solve T=200 on every seed (and T=400 on all but one LSTM seed): that is
+the comparison that holds on any host.
 """
 
 from experiments.sequence import adding
