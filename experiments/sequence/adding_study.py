@@ -127,6 +127,7 @@ def plot(result: dict, path) -> None:
   ax.set_yscale('log')
   ax.set_xticks(sorted({r['length'] for r in result['rows']}))
   ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
+  ax.get_xaxis().set_minor_formatter(matplotlib.ticker.NullFormatter())
   ax.set_xlabel('sequence length T')
   ax.set_ylabel('test MSE (one dot per seed)')
   ax.legend(fontsize=8)
