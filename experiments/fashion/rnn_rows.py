@@ -38,4 +38,4 @@ def record(cell: str):
           setting=f'all 60k train, test 10k; pixels / 255; 28 steps of 28 pixels, {name} 128 '
                   'units, softmax head; Adam 1e-3 (clip 1), batch 128, 10 epochs (4680 steps)',
           metric='test accuracy', threshold=0.88, direction='>=', seeds=(0, 1, 2),
-          minutes=15.0))
+          minutes=8.0))
