@@ -62,23 +62,27 @@ def can_build(name: str, data_dir: str) -> bool:
     return False
   if not from_files(name):
     return True
-  base, _, config = name.split(':')[0].partition('/')
-  kwargs = {'config': config} if config else {}
-  if LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs).is_prepared():
+  b = local_builder(name, data_dir)
+  if b.is_prepared():
     return True
   try:
-    LOCAL_BUILDERS[base].check_sources()
+    b.check_sources()
     return True
   except UserError:
     return False
 
 
-def ensure_built(name: str, data_dir: str) -> None:
-  """Builds a local data set into `data_dir` unless it is already there (a no-op then)."""
+def local_builder(name: str, data_dir: str):
+  """The offline builder of `name` ('nnzoo_adding/t100': with its builder config) in data_dir."""
   base, _, config = name.split(':')[0].partition('/')
   kwargs = {'config': config} if config else {}
+  return LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs)
+
+
+def ensure_built(name: str, data_dir: str) -> None:
+  """Builds a local data set into `data_dir` unless it is already there (a no-op then)."""
   def builder():
-    return LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs)
+    return local_builder(name, data_dir)
 
   def build():
     b = builder()
@@ -92,9 +96,8 @@ def ensure_built(name: str, data_dir: str) -> None:
 
   # A data set made from files on this machine checks them first, on every process, before TFDS
   # writes anything: a missing or bad file stops all processes alike (none waits at the barrier).
-  check = getattr(LOCAL_BUILDERS[base], 'check_sources', None)
-  if check is not None and not builder().is_prepared():
-    check()
+  if from_files(name) and not builder().is_prepared():
+    builder().check_sources()
 
   # Several processes on one file system: process 0 builds, the others then find it built (on
   # hosts with their own disks they build their own copy after the barrier).
