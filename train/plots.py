@@ -86,11 +86,12 @@ def confusion_matrix(matrix, names, path):
   n = len(matrix)
   names = list(names) if len(names) == n else [str(i) for i in range(n)]
   rates = matrix / np.maximum(matrix.sum(1, keepdims=True), 1)
-  size = 2.5 + 0.5 * n
+  size = min(2.5 + 0.5 * n, 14.0)   # 1000 ImageNet classes: a 14-inch heatmap, no labels
   fig, ax = plt.subplots(figsize=(size + 1, size))
   im = ax.imshow(rates, cmap='Blues', vmin=0, vmax=1)
-  ax.set_xticks(range(n), names, rotation=45, ha='right', fontsize=8)
-  ax.set_yticks(range(n), names, fontsize=8)
+  if n <= 50:
+    ax.set_xticks(range(n), names, rotation=45, ha='right', fontsize=8)
+    ax.set_yticks(range(n), names, fontsize=8)
   if n <= 30:
     for (i, j), v in np.ndenumerate(rates):
       if matrix[i, j]:
