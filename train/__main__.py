@@ -76,12 +76,26 @@ def main(argv=None):
   except Exception as e:  # noqa: BLE001 - only disk-full is turned into a message
     if not _disk_full(e):
       raise
-    print(f'nnzoo: error: disk full (No space left on device) writing to {args.workdir}; the '
-          f'checkpoints written before are intact: free space and rerun the same command to resume',
-          file=sys.stderr, flush=True)
+    message = (f'nnzoo: error: disk full (No space left on device) writing to {args.workdir}; the '
+               f'checkpoints written before are intact: free space and rerun the same command to '
+               f'resume\n')
     sys.stdout.flush()
+    _last_words(message)
     os._exit(4)   # skip interpreter shutdown: orbax's dead writer threads would bury the line above
   return 0
+
+
+def _last_words(message: str) -> None:
+  """Writes `message` as the last thing on stderr: orbax's writer threads are still failing in the
+  background and would print their asyncio tracebacks after it, so stderr goes to /dev/null first
+  (for Python writers and the C level alike) and the message to a private copy of the old fd 2."""
+  logging.disable(logging.CRITICAL)
+  sys.stderr.flush()
+  fd = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  sys.stderr = open(os.devnull, 'w')
+  os.write(fd, message.encode())
 
 
 def _disk_full(e: BaseException) -> bool:
