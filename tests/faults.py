@@ -1,10 +1,11 @@
 """python -m tests.faults — inject every fault for real and check that nothing is lost.
 
 Each fault runs `python -m train` in subprocesses on the tiny digits config, does the damage
-(signals, kill -9 during an async checkpoint write, truncated files, diverging optimizer, bad
-input, a full disk, a dead worker), and checks the outcome: the exit code and message, and that
-the resumed run's final parameters equal an uninterrupted run's bit for bit. Prints a table and
-exits 1 if any fault lost data, hung or misbehaved. tests/test_faults.py runs the same functions.
+(signals, kill -9 during an async checkpoint write, truncated files, a torn metrics line, a second
+run on a workdir in use, diverging optimizer, bad input, a full disk, a dead worker), and checks
+the outcome: the exit code and message, and that the resumed run's final parameters equal an
+uninterrupted run's bit for bit. Prints a table and exits 1 if any fault lost data, hung or
+misbehaved. tests/test_faults.py runs the same functions.
 """
 
 import contextlib
@@ -231,6 +232,54 @@ def bad_inputs(env):
           (': ' + '; '.join(bad) if bad else '')), not bad
 
 
+def torn_metrics_tail(env):
+  """The process was killed while appending a row to metrics.jsonl: the resumed run drops the
+  half line with a warning instead of dying on it."""
+  wd = env.workdir('torn_metrics')
+  rc, _, err = env.run(wd, '--stop_after=20')
+  if rc != 0:
+    return f'first run failed: {one_line_error(err)}', False
+  with open(os.path.join(wd, 'metrics.jsonl'), 'a') as f:
+    f.write('{"step": 21, "split": "train", "loss": 0.1')
+  rc, _, err = env.run(wd)
+  if rc != 0:
+    return f'resume failed: exit {rc}: {one_line_error(err)}', False
+  warned = 'not whole JSON' in err
+  whole = all(line.rstrip('\n').endswith('}') for line in open(os.path.join(wd, 'metrics.jsonl')))
+  equal = same(final_params(wd), env.reference())
+  return (f'exit 0; warning: {"yes" if warned else "NO"}; metrics.jsonl whole: {whole}; '
+          f'params {"==" if equal else "!="} reference'), warned and whole and equal
+
+
+def second_run_same_workdir(env):
+  """A second `python -m train` on a workdir in use stops with one line naming the first run's
+  pid and host, and leaves the first alone."""
+  wd = env.workdir('second_run')
+  long = '--config.num_steps=100000'   # still running when the second arrives
+  first = env.start(wd, long)
+  if not wait_for(lambda: last_step(wd) >= 2, 240):
+    first.kill()
+    return 'the first run never reached step 2', False
+  rc, _, err = env.run(wd, long)
+  line = one_line_error(err)
+  refused = (rc == 2 and 'Traceback' not in err and line.startswith('nnzoo: error:')
+             and f'pid {first.pid} on host' in line)
+  undisturbed = first.poll() is None
+  first.send_signal(signal.SIGTERM)
+  try:
+    first.communicate(timeout=60)
+  except subprocess.TimeoutExpired:
+    first.kill()
+    return 'the first run did not stop within 60 s of SIGTERM', False
+  steps = [json.loads(l)['step'] for l in open(os.path.join(wd, 'metrics.jsonl'))
+           if '"train"' in l]
+  released = not os.path.exists(os.path.join(wd, 'lock'))
+  ok = (refused and undisturbed and first.returncode == 0 and released
+        and steps == list(range(1, len(steps) + 1)))
+  return (f'second: exit {rc}: "{line[13:100]}..."; first ran on undisturbed: {undisturbed}, '
+          f'exit {first.returncode} at step {len(steps)}, lock released: {released}'), ok
+
+
 @contextlib.contextmanager
 def _small_disk(path, size):
   os.makedirs(path, exist_ok=True)
@@ -301,8 +350,8 @@ def dead_worker(env):
 
 
 FAULTS = [sigterm_mid_training, sigint_mid_training, sigterm_during_startup,
-          kill9_during_async_save, truncated_newest_checkpoint, nonfinite_loss, bad_inputs,
-          disk_full_while_saving, dead_worker]
+          kill9_during_async_save, truncated_newest_checkpoint, torn_metrics_tail,
+          second_run_same_workdir, nonfinite_loss, bad_inputs, disk_full_while_saving, dead_worker]
 
 
 def main():

@@ -22,7 +22,8 @@ overrides:
                         string. Unknown keys stop the run and name the nearest valid ones.
   --config.mesh.data=4 --config.sharding.fsdp=True   devices and parameter placement
 
-workdir: config.json, metrics.jsonl, tensorboard/, plots/, checkpoints/, summary.json
+workdir: config.json, metrics.jsonl, tensorboard/, plots/, checkpoints/, summary.json; lock
+         while a run holds it (a second run on the same workdir stops, exit 2)
 exit codes: 0 done or stopped cleanly by SIGTERM/SIGINT (checkpoint written), 2 bad input
 """
 

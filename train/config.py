@@ -134,7 +134,13 @@ def load(spec: str) -> ml_collections.ConfigDict:
   path, _, arg = spec.partition(':')
   if not os.path.isfile(path):
     raise UserError(f'config file {path!r} not found (expected experiments/<study>/<name>.py)')
-  module = _import_file(path)
+  try:
+    module = _import_file(path)
+  except SyntaxError as e:   # the user's file: where and what, not the importer's traceback
+    # (the error may be in a module the config imports: then that file is named)
+    elsewhere = e.filename and os.path.abspath(e.filename) != os.path.abspath(path)
+    where = e.filename if elsewhere else path
+    raise UserError(f'{where} line {e.lineno}: {e.msg}') from None
   if not hasattr(module, 'get_config'):
     raise UserError(f'{path} has no get_config() function')
   try:

@@ -8,6 +8,7 @@ in the objective (train/objectives/), never in a branch here.
 import collections
 import contextlib
 import dataclasses
+import errno
 import json
 import logging
 import math
@@ -21,6 +22,7 @@ import numpy as np
 from etils import epath
 
 import models
+from train import atomic
 from train import checkpoint
 from train import config as config_lib
 from train import data
@@ -63,7 +65,8 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
   installed_here = not preemption.STOP._old   # __main__ installs it before the heavy imports
   stop = preemption.STOP.install()
   try:
-    return _train(config, workdir, overwrite, stop_after, progress, stop)
+    with contextlib.ExitStack() as held:   # what the run holds until it ends: the workdir's lock
+      return _train(config, workdir, overwrite, stop_after, progress, stop, held)
   finally:
     if installed_here:
       stop.restore()
@@ -78,7 +81,7 @@ def prepare_host(config) -> None:
     host_memory.retain_freed_memory()
 
 
-def _train(config, workdir, overwrite, stop_after, progress, stop):
+def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   # --- Config and workdir -------------------------------------------------------------------
   config_lib.validate(config)
   if not config.data.data_dir:   # so config.json says where the data was read
@@ -86,6 +89,8 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
       config.data.data_dir = data.resolve_data_dir(config.data)
   prepare_host(config)
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
+  _make_workdir(workdir)
+  _lock_workdir(workdir, held)
   _prepare_workdir(config, workdir, overwrite)
 
   # --- Mesh: all devices of all processes -------------------------------------------------------
@@ -113,10 +118,10 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
   else:
     state, meta = restored
     _check_data_position(meta, pipeline, int(state.step))
-    if jax.process_index() == 0:   # metrics logged after that checkpoint will be logged again
-      metrics_lib.truncate_after(workdir, int(state.step))
     log.info('resumed from step %d in %s', int(state.step), ckpt.directory)
   start = int(state.step)
+  if jax.process_index() == 0:   # metrics logged after this step (by a run killed since) come again
+    metrics_lib.truncate_after(workdir, start)
 
   # --- The steps: one jit each, explicit shardings, the state donated ---------------------------
   t0 = time.perf_counter()
@@ -218,7 +223,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop):
       'num_params': int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params))),
   }
   if jax.process_index() == 0:
-    (workdir / 'summary.json').write_text(json.dumps(summary, indent=2))
+    atomic.write(workdir / 'summary.json', json.dumps(summary, indent=2))
     if progress:
       shown = ' '.join(f'eval/{k}={v:.4f}' for k, v in last_eval.items())
       print(f'nnzoo: {"stopped" if preempted else "done"} at step {step}/{config.num_steps} '
@@ -401,6 +406,35 @@ def finished_run(config, workdir) -> dict | None:
   return done
 
 
+def _make_workdir(workdir):
+  """Process 0 creates the workdir; a path that is (or lies under) a regular file is a one-line
+  error, not a FileExistsError."""
+  if workdir.exists() and not workdir.is_dir():
+    raise UserError(f'--workdir {workdir} is a file, not a directory: name a new or existing '
+                    f'directory')
+  if jax.process_index() == 0:
+    try:
+      workdir.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as e:
+      raise UserError(f'cannot create --workdir {workdir}: {e.strerror or e} '
+                      f'({e.filename or "a parent is a file"})') from None
+
+
+def _lock_workdir(workdir, held):
+  """Process 0 holds `workdir/lock` until the run ends (train/workdir_lock.py); if another live
+  run holds it, every process stops here with process 0's one-line error."""
+  from train import workdir_lock
+  error = None
+  if jax.process_index() == 0:
+    try:
+      held.enter_context(workdir_lock.held(workdir))
+    except workdir_lock.WorkdirInUse as e:
+      error = e
+  if _any_process(error is not None):   # the others must not go on into collectives alone
+    raise error or workdir_lock.WorkdirInUse(f'workdir {workdir} is in use by another run (process '
+                                             f'0 names it)')
+
+
 def _prepare_workdir(config, workdir, overwrite):
   """Writes config.json; refuses a workdir that holds a different run unless overwrite."""
   path = workdir / 'config.json'
@@ -410,15 +444,14 @@ def _prepare_workdir(config, workdir, overwrite):
       raise UserError(f'workdir {workdir} holds a run of a different config (differs in '
                       f'{", ".join(changed[:6])}); use a new --workdir or pass --overwrite')
   if jax.process_index() == 0:
-    if overwrite and workdir.exists():
+    if overwrite:
       for name in ('checkpoints', 'metrics.jsonl', 'tensorboard', 'plots', 'summary.json'):
         p = workdir / name
         if p.is_dir():
           shutil.rmtree(p) if not str(p).startswith('gs://') else p.rmtree()
         elif p.exists():
           p.unlink()
-    workdir.mkdir(parents=True, exist_ok=True)
-    path.write_text(config_lib.to_json(config))
+    atomic.write(path, config_lib.to_json(config))
   if jax.process_count() > 1:
     from jax.experimental import multihost_utils
     multihost_utils.sync_global_devices('nnzoo_workdir_ready')
@@ -458,14 +491,32 @@ def _check_finite(rows, first_step):
 
 
 def _write_plots(config, workdir, objective, state, pipeline, tables):
+  """The pictures of this evaluation. A picture never fails a run: each call is guarded, and one
+  that raises is skipped with one warning line naming it (train/plots.py says which pictures
+  check their data first)."""
   if not config.plots or jax.process_index() != 0:
     return
   from train import plots
   directory = workdir / 'plots'
   directory.mkdir(parents=True, exist_ok=True)
-  plots.learning_curves(metrics_lib.read(workdir), directory / 'learning_curves.png')
+  name = type(objective).__name__
+  _draw(directory / 'learning_curves.png',
+        lambda: plots.learning_curves(metrics_lib.read(workdir), directory / 'learning_curves.png'))
   if tables and hasattr(objective, 'plot_tables'):   # sums over the whole eval split
-    objective.plot_tables(tables, directory, pipeline.label_names)
+    _draw(directory / f'{name}.plot_tables',
+          lambda: objective.plot_tables(tables, directory, pipeline.label_names))
   if jax.process_count() == 1:  # objective plots read a whole eval batch on one host
-    batch = next(pipeline.eval_batches())
-    objective.plots(state, {k: jnp.asarray(v) for k, v in batch.items()}, directory)
+    def pictures():
+      batch = next(pipeline.eval_batches())
+      objective.plots(state, {k: jnp.asarray(v) for k, v in batch.items()}, directory)
+    _draw(directory / f'{name}.plots', pictures)
+
+
+def _draw(picture, draw):
+  from train import plots
+  try:
+    draw()
+  except Exception as e:  # noqa: BLE001 - any failure to draw costs the picture, not the run
+    if getattr(e, 'errno', None) == errno.ENOSPC:   # but a full disk is the run's (exit 4)
+      raise
+    plots.skip(picture, f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}')

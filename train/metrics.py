@@ -2,12 +2,17 @@
 bar. Only process 0 writes; the others get a writer that does nothing."""
 
 import json
+import logging
 import math
 import sys
 import time
 
 import jax
 from etils import epath
+
+from train import atomic
+
+log = logging.getLogger('nnzoo')
 
 
 class MetricWriter:
@@ -65,17 +70,40 @@ def _plain(v):
 
 
 def read(workdir) -> list[dict]:
-  path = epath.Path(workdir) / 'metrics.jsonl'
-  if not path.exists():
-    return []
-  return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+  """The rows of metrics.jsonl; a line that is not whole JSON (a writer killed mid-line, or one
+  still writing it) is left out."""
+  return [row for _, _, row in _parse(workdir) if row is not None]
 
 
 def truncate_after(workdir, step: int) -> None:
-  """Drops rows past `step`: a run resumed from that step's checkpoint writes them again."""
+  """Drops rows past `step`: a run resumed from that step's checkpoint (or started afresh, step 0)
+  writes them again. A torn line (the previous run was killed while appending it) is dropped with a
+  warning; the file is rewritten whole, so it ends with the last complete line."""
   path = epath.Path(workdir) / 'metrics.jsonl'
   if not path.exists():
     return
-  keep = [line for line in path.read_text().splitlines()
-          if line.strip() and json.loads(line)['step'] <= step]
-  path.write_text(''.join(line + '\n' for line in keep))
+  keep = []
+  for number, line, row in _parse(workdir):
+    if row is None:
+      log.warning('metrics.jsonl line %d is not whole JSON (a run killed while writing it?): '
+                  'dropped: %.60r', number, line)
+    elif row['step'] <= step:
+      keep.append(line + '\n')
+  atomic.write(path, ''.join(keep))
+
+
+def _parse(workdir):
+  """(line number, text, row or None if the line is not one JSON row) for each non-blank line."""
+  path = epath.Path(workdir) / 'metrics.jsonl'
+  lines = path.read_text().splitlines() if path.exists() else []
+  for number, line in enumerate(lines, 1):
+    if line.strip():
+      yield number, line, _row(line)
+
+
+def _row(line: str) -> dict | None:
+  try:
+    row = json.loads(line)
+  except json.JSONDecodeError:
+    return None
+  return row if isinstance(row, dict) and 'step' in row else None

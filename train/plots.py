@@ -1,10 +1,62 @@
-"""PNG pictures written into `workdir/plots/` (matplotlib, no display needed)."""
+"""PNG pictures written into `workdir/plots/` (matplotlib, no display needed).
+
+A picture never fails a run: one that does not fit the data (an image grid of inputs that are not
+images) is skipped with one warning line (`skip`), and the loop guards every call (train/loop.py).
+Each picture is written whole or not at all (train/atomic.py).
+"""
+
+import io
+import logging
 
 import matplotlib
 
 matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
+from etils import epath  # noqa: E402
+
+from train import atomic  # noqa: E402
+
+log = logging.getLogger('nnzoo')
+_warned = set()   # (picture, reason) already warned about: a run evaluates many times
+
+
+def skip(path, reason: str) -> None:
+  """Says once per process that the picture `path` is not drawn, and why."""
+  if (str(path), reason) not in _warned:
+    _warned.add((str(path), reason))
+    log.warning('plots: %s skipped: %s', epath.Path(path).name, reason)
+
+
+def images_problem(images) -> str | None:
+  """Why a batch cannot be drawn as images ([B, H, W] or [B, H, W, 1|3|4], H and W > 1), or None."""
+  shape = tuple(np.shape(images)[1:])
+  spatial = shape[:2] if len(shape) == 3 and shape[-1] in (1, 3, 4) else shape
+  if len(spatial) != 2:
+    return f'inputs of shape {shape} are not images'
+  if min(spatial) < 2:
+    return f'inputs of shape {shape} are 1-D signals, not images'
+  return None
+
+
+def fits_images(images, path) -> bool:
+  """True if `images` can be drawn; else the picture `path` is skipped with a warning."""
+  problem = images_problem(images)
+  if problem:
+    skip(path, problem)
+  return problem is None
+
+
+def save(fig, path, dpi: int = 90):
+  """Lays out, renders and closes `fig`; the file appears whole (atomic rename) or not at all."""
+  buffer = io.BytesIO()
+  try:
+    fig.tight_layout()
+    fig.savefig(buffer, format=epath.Path(path).suffix.lstrip('.') or 'png', dpi=dpi)
+  finally:
+    plt.close(fig)
+  atomic.write(path, buffer.getvalue())
+  return path
 
 
 def learning_curves(rows: list[dict], path):
@@ -33,14 +85,13 @@ def learning_curves(rows: list[dict], path):
     ax.legend(fontsize=8)
   for ax in list(axes.flat)[len(names):]:
     ax.axis('off')
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return save(fig, path)
 
 
 def prediction_grid(images, labels, predictions, path, max_images: int = 32):
   """Eval images with 'pred/true' titles; wrong predictions in red."""
+  if not fits_images(images, path):
+    return None
   images, labels, predictions = (np.asarray(a)[:max_images] for a in (images, labels, predictions))
   n = len(images)
   cols = 8
@@ -52,10 +103,7 @@ def prediction_grid(images, labels, predictions, path, max_images: int = 32):
     ax.imshow(img.squeeze(), cmap='gray' if img.ndim == 2 or img.shape[-1] == 1 else None)
     ax.set_title(f'{p}/{y}', fontsize=8, color='black' if p == y else 'red')
   fig.suptitle('prediction/label', fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return save(fig, path)
 
 
 def heatmaps(panels, path):
@@ -73,10 +121,7 @@ def heatmaps(panels, path):
       ax.text(j, i, f'{v:.2f}', ha='center', va='center', fontsize=5.5,
               color='white' if v < 0.6 * matrix.max() else 'black')
     ax.set_title(title, fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=100)
-  plt.close(fig)
-  return path
+  return save(fig, path, dpi=100)
 
 
 def confusion_matrix(matrix, names, path):
@@ -103,7 +148,4 @@ def confusion_matrix(matrix, names, path):
   ax.set_title(f'confusion over {int(matrix.sum())} eval examples (accuracy {accuracy:.4f})',
                fontsize=9)
   fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return save(fig, path)

@@ -8,12 +8,8 @@ matplotlib.use('Agg')
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-
-def _save(fig, path):
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+from train.plots import fits_images  # noqa: E402
+from train.plots import save as _save  # noqa: E402
 
 
 def _show(ax, img):
@@ -25,9 +21,9 @@ def _show(ax, img):
 
 def reconstruction_grid(clean, seen, reconstructed, path, n: int = 12):
   """Rows: the clean input, what the model was given (if corrupted), the reconstruction."""
-  clean, seen, reconstructed = (np.asarray(a)[:n] for a in (clean, seen, reconstructed))
-  if clean.ndim < 3:  # not an image: nothing to draw
+  if not fits_images(clean, path):
     return None
+  clean, seen, reconstructed = (np.asarray(a)[:n] for a in (clean, seen, reconstructed))
   rows = [('input', clean)]
   if not np.array_equal(clean, seen):
     rows.append(('corrupted', seen))
@@ -67,6 +63,8 @@ def code_scatter(codes, labels, mask, path):
 
 def sample_grid(images, path, cols: int = 8):
   """A fixed-noise grid of generated images ([0, 1], or [-1, 1] from a tanh generator)."""
+  if not fits_images(images, path):   # a GAN of vectors that are neither images nor 2-D points
+    return None
   images = np.asarray(images)
   if images.min() < 0:
     images = (images + 1) / 2

@@ -241,6 +241,7 @@ def two_digit_picture(images, first, second, labels, predicted, path, n: int = 1
   longest in red and the second in green (yellow where both draw). Titles: labels L and the two
   predicted classes P, red when the predicted pair is wrong."""
   import matplotlib.pyplot as plt
+  from train import plots
   n = min(n, len(images))
   fig, axes = plt.subplots(2, n, figsize=(n * 0.9, 2.3), squeeze=False)
   for i in range(n):
@@ -260,25 +261,20 @@ def two_digit_picture(images, first, second, labels, predicted, path, n: int = 1
   axes[1, 0].set_ylabel('recon.', fontsize=7)
   fig.suptitle('two most active capsules decoded one at a time: 1st red, 2nd green '
                '(Sabour et al. Fig. 5)', fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return plots.save(fig, path)
 
 
 def reconstruction_picture(images, recons, path, n: int = 16):
   """Inputs (top row) and their reconstructions (bottom row)."""
   import matplotlib.pyplot as plt
+  from train import plots
   n = min(n, len(images))
   fig, ax = plt.subplots(figsize=(n * 0.6, 1.6))
   ax.imshow(mosaic(np.stack([images[:n], recons[:n]])), cmap='gray', vmin=0, vmax=1)
   ax.set_yticks([images.shape[1] / 2, images.shape[1] * 1.5 + 1], ['input', 'recon.'], fontsize=8)
   ax.set_xticks([])
   ax.set_title('reconstructions from the predicted class capsule', fontsize=9)
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return plots.save(fig, path)
 
 
 def mosaic(tiles, gap: int = 1):
@@ -296,6 +292,7 @@ def mosaic(tiles, gap: int = 1):
 def perturbation_picture(recons, winners, path):
   """recons [n, dims, steps, H, W, C]: one panel per example, a row per capsule dimension."""
   import matplotlib.pyplot as plt
+  from train import plots
   n, dims, steps = recons.shape[:3]
   fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 4.4), squeeze=False)
   for e in range(n):
@@ -308,10 +305,7 @@ def perturbation_picture(recons, winners, path):
   axes[0, 0].set_ylabel('capsule dimension', fontsize=8)
   fig.suptitle(f'winning capsule, one dimension moved by {PERTURBATIONS[0]:+.2f} .. '
                f'{PERTURBATIONS[-1]:+.2f} in steps of 0.05 (Sabour et al. Fig. 4)', fontsize=8)
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return plots.save(fig, path)
 
 
 def coupling_picture(coupling, predicted, per_position, path, n: int = 6):
@@ -319,6 +313,7 @@ def coupling_picture(coupling, predicted, per_position, path, n: int = 6):
   child capsules' grid, `per_position` capsules per position) the coupling to the predicted class
   is strongest."""
   import matplotlib.pyplot as plt
+  from train import plots
   n = min(n, len(coupling))
   children = coupling.shape[1]
   side = int(round(np.sqrt(children // per_position)))
@@ -335,7 +330,4 @@ def coupling_picture(coupling, predicted, per_position, path, n: int = 6):
     axes[0, k + 1].imshow(grid, cmap='viridis')
     axes[0, k + 1].set_title(f'ex. {k} -> {predicted[k]}', fontsize=7)
     axes[0, k + 1].axis('off')
-  fig.tight_layout()
-  fig.savefig(path, dpi=90)
-  plt.close(fig)
-  return path
+  return plots.save(fig, path)

@@ -30,6 +30,7 @@ import optax
 from flax import traverse_util
 
 from models import darts as darts_models
+from train import atomic
 from train.data import VAL_PREFIX
 from train.errors import UserError
 from train.objectives.classification import Classification
@@ -148,7 +149,7 @@ class DARTS(Classification):
             'parameter_free_share': darts_models.parameter_free_share(self.model, arch),
             'softmax_alpha': {k: darts_models.softmax(v).round(4).tolist()
                               for k, v in alphas.items()}}
-    (directory / 'architecture.json').write_text(json.dumps(info, indent=1))
+    atomic.write(directory / 'architecture.json', json.dumps(info, indent=1))
     labels = darts_models.alpha_labels(self.model)
     panels = [(k, darts_models.softmax(v), *labels[k]) for k, v in sorted(alphas.items())]
     return [plots.heatmaps(panels, directory / 'alpha.png'), directory / 'architecture.json']

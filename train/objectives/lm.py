@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from train import atomic
 from train.objectives.loss import LossObjective
 from train.preprocess import BYTE_VOCAB
 from train.preprocess import decode_bytes
@@ -76,7 +77,8 @@ class LanguageModel(LossObjective):
     else:
       prompt, rest = ' '.join(map(str, out[:plen])), ' '.join(map(str, out[plen:]))
     path = directory / 'sample.txt'
-    path.write_text(f'--- step {int(state.step)}; prompt ---\n{prompt}\n--- sampled ---\n{rest}\n')
+    text = f'--- step {int(state.step)}; prompt ---\n{prompt}\n--- sampled ---\n{rest}\n'
+    atomic.write(path, text)
     # the workdir is directory's parent: the newest sample also sits there
-    (directory.parent / 'sample.txt').write_text(path.read_text())
+    atomic.write(directory.parent / 'sample.txt', text)
     return [path]
