@@ -3,10 +3,10 @@
   python -m launch.tpu_vm --name nnzoo-1 --zone us-west4-a --accelerator v5litepod-8 \\
       up --spot -- --config experiments/zoo/cnn_digits.py:full --workdir gs://BUCKET/runs/cnn
 
-Subcommands: create [--queued] [--spot], bootstrap, run -- TRAIN ARGS, logs, delete, and `up`,
-which does create, bootstrap and run, and when the TPU is preempted during the run deletes it,
-creates it again and reruns (the run resumes from the checkpoints in its gs:// workdir), up to
---retries times; then deletes it unless --keep.
+Subcommands: create [--queued] [--spot], bootstrap, doctor [--workdir W], run -- TRAIN ARGS, logs,
+delete, and `up`, which does create, bootstrap, doctor and run, and when the TPU is preempted during
+the run deletes it, creates it again and reruns (the run resumes from the checkpoints in its gs://
+workdir), up to --retries times; then deletes it unless --keep.
 
 It wraps `gcloud compute tpus tpu-vm ...` and `gcloud compute tpus queued-resources ...`, so it
 acts as whatever account gcloud is logged in as and holds no credentials of its own. `--dry-run`
@@ -14,24 +14,52 @@ prints every command it would run, one per line, and runs nothing (it only reads
 this checkout with git unless --commit is given).
 
 Bootstrap copies this repository at the launching commit (`git archive`, so uncommitted changes do
-not travel) to every worker, makes a venv there and `pip install -e .[tpu]`s it. `run` starts
-`python -m train --distributed ...` on --worker=all (jax.distributed finds the other hosts itself
-on a TPU VM), streams the output here and saves it under --log_dir.
+not travel) to every worker and runs its launch/bootstrap.sh there: it gets a Python that satisfies
+pyproject's requires-python (a uv-managed one where the image's python3 is older), makes
+~/nnzoo-venv and `pip install -e .[tpu]`s it, and reuses that venv when the commit and pyproject
+are the same as last time (--wheels gs://...: install from wheels kept in the bucket). `doctor` runs
+launch/doctor.py on every worker: versions, devices, hosts, whether the workdir is writable. `run`
+starts `python -m train --distributed ...` on --worker=all (jax.distributed finds the other hosts
+itself on a TPU VM), streams the output here and saves it under --log_dir.
 """
 
 import argparse
 import datetime
 import os
+import re
 import shlex
 import subprocess
 import sys
 import time
+import tomllib
 
 HELP = __doc__
 REMOTE_DIR = '~/nnzoo'
 REMOTE_VENV = '~/nnzoo-venv'
 REMOTE_LOG = '~/nnzoo-run.log'
 PREEMPTED_STATES = ('PREEMPTED', 'TERMINATED', 'SUSPENDED', 'SUSPENDING', 'FAILED', 'GONE')
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BOOTSTRAP_SCRIPT = os.path.join(REPO, 'launch', 'bootstrap.sh')
+# The TPU software version (runtime image) each TPU generation runs JAX on, by accelerator type
+# prefix: Ubuntu (22.04) images whose python3 has been 3.10, older than nnzoo's requires-python, so
+# bootstrap.sh brings its own Python (launch/README.md).
+RUNTIMES = (('v2-', 'tpu-ubuntu2204-base'), ('v3-', 'tpu-ubuntu2204-base'),
+            ('v4-', 'tpu-ubuntu2204-base'), ('v5litepod-', 'v2-alpha-tpuv5-lite'),
+            ('v5e-', 'v2-alpha-tpuv5-lite'), ('v5p-', 'v2-alpha-tpuv5'),
+            ('v6e-', 'v2-alpha-tpuv6e'))
+
+
+def requires_python() -> str:
+  with open(os.path.join(REPO, 'pyproject.toml'), 'rb') as f:
+    return tomllib.load(f)['project']['requires-python']
+
+
+def runtime_for(accelerator: str) -> str:
+  for prefix, version in RUNTIMES:
+    if accelerator.startswith(prefix):
+      return version
+  raise SystemExit(f'launch.tpu_vm: no known runtime version for --accelerator {accelerator}: '
+                   'give --version')
 
 
 class Shell:
@@ -64,6 +92,11 @@ class Shell:
     if check and code:
       raise SystemExit(f'launch.tpu_vm: command failed with exit code {code}: {shlex.join(cmd)}')
     return code, text
+
+  def note(self, text: str):
+    """A comment line in a dry run's output (it stays a valid shell script); nothing otherwise."""
+    if self.dry_run:
+      print(f'# {text}'.rstrip(), file=self.out, flush=True)
 
 
 class TpuVm:
@@ -132,19 +165,36 @@ class TpuVm:
 
   # --- bootstrap -------------------------------------------------------------------------------
   def bootstrap(self, commit: str):
+    """Ships the commit and runs its launch/bootstrap.sh on every worker (taken from the archive,
+    so the script is the commit's own)."""
     archive = f'/tmp/nnzoo-{commit[:12]}.tar.gz'
+    name = os.path.basename(archive)
     self.shell.run(['git', 'archive', '--format=tar.gz', f'--output={archive}', commit])
-    self.shell.run(self._tpu('scp', archive, f'{self.args.name}:{os.path.basename(archive)}',
-                             *self._where(), '--worker=all'))
-    self.ssh(' && '.join([
-        'set -e',
-        f'rm -rf {REMOTE_DIR}', f'mkdir -p {REMOTE_DIR}',
-        f'tar -xzf {os.path.basename(archive)} -C {REMOTE_DIR}',
-        f'python3 -m venv {REMOTE_VENV}',
-        f'{REMOTE_VENV}/bin/pip install -q -U pip',
-        f'{REMOTE_VENV}/bin/pip install -q -e {REMOTE_DIR}"[tpu]"',   # ~ must stay unquoted
-        f'echo {commit} > {REMOTE_DIR}/COMMIT',
-    ]))
+    self.shell.run(self._tpu('scp', archive, f'{self.args.name}:{name}', *self._where(),
+                             '--worker=all'))
+    script = ['bash', 'nnzoo-bootstrap.sh', name, commit]
+    if self.args.wheels:
+      script += ['--wheels', self.args.wheels]
+    self.ssh(f'tar -xzOf {name} launch/bootstrap.sh > nnzoo-bootstrap.sh && {shlex.join(script)}')
+    self.shell.note('launch/bootstrap.sh on every worker:')
+    with open(BOOTSTRAP_SCRIPT) as f:
+      for line in f:
+        if line.startswith('#:'):
+          self.shell.note(' ' + line[2:].rstrip())
+    self.shell.note(f'  requires-python in this checkout: {requires_python()}')
+
+  # --- doctor ----------------------------------------------------------------------------------
+  def doctor(self, workdir: str) -> list[str]:
+    """Runs launch/doctor.py on every worker; returns one line per failing worker (none: ready)."""
+    command = f'cd {REMOTE_DIR} && {REMOTE_VENV}/bin/python -m launch.doctor --distributed ' \
+              '--platform tpu'
+    if workdir:
+      command += f' --workdir {shlex.quote(workdir)}'
+    code, text = self.ssh(command, check=False, capture=True)
+    if self.shell.dry_run:
+      return []
+    sys.stdout.write(text)
+    return doctor_failures(code, text)
 
   # --- run and logs ----------------------------------------------------------------------------
   def run(self, train_args: list[str], log_path: str) -> int:
@@ -157,6 +207,31 @@ class TpuVm:
 
   def logs(self, lines: int):
     self.ssh(f'tail -n {lines} {REMOTE_LOG}')
+
+
+def doctor_failures(code: int, text: str) -> list[str]:
+  """From the output of doctor on --worker=all: one line per failing worker, or one that says why
+  the workers' reports do not add up (no report, fewer OKs than hosts, an exit code without FAIL)."""
+  # (Not anchored at the line start: gcloud may put a worker prefix before a line.)
+  reports = [m.groups() for m in re.finditer(r'doctor (\S+): (OK|FAIL: .*)$', text, re.M)]
+  failures = [f'{host}: {verdict[len("FAIL: "):]}' for host, verdict in reports
+              if verdict != 'OK']
+  hosts = [int(n) for n in re.findall(r'doctor \S+: devices .* of (\d+) hosts$', text, re.M)]
+  ok = {host for host, verdict in reports if verdict == 'OK'}
+  if not failures and hosts and len(ok) < max(hosts):
+    failures.append(f'only {len(ok)} of {max(hosts)} workers reported OK (see the output above)')
+  if not failures and (code or not reports):
+    failures.append(f'doctor exited with code {code}' + ('' if reports else ' and no report'))
+  return failures
+
+
+def workdir_of(train_args: list[str]) -> str:
+  for i, arg in enumerate(train_args):
+    if arg == '--workdir' and i + 1 < len(train_args):
+      return train_args[i + 1]
+    if arg.startswith('--workdir='):
+      return arg.split('=', 1)[1]
+  return ''
 
 
 def launching_commit(args, shell: Shell) -> str:
@@ -180,8 +255,14 @@ def log_path_for(args) -> str:
   return os.path.join(directory, f'run-{stamp}.log')
 
 
+def report_doctor(failures: list[str]) -> None:
+  for line in failures:
+    print(f'launch.tpu_vm: doctor: {line}', file=sys.stderr)
+
+
 def up(args, vm: TpuVm, train_args: list[str]) -> int:
-  """create -> bootstrap -> run; on preemption: delete, create, bootstrap, run again."""
+  """create -> bootstrap -> doctor -> run; on preemption: delete, create, bootstrap, doctor, run
+  again. A worker that fails doctor stops it (one line per such worker), not retried."""
   commit = launching_commit(args, vm.shell)
   code = 1
   for attempt in range(args.retries + 1):
@@ -196,6 +277,18 @@ def up(args, vm: TpuVm, train_args: list[str]) -> int:
         vm.delete(args.queued)
         time.sleep(args.retry_wait)
     vm.bootstrap(commit)
+    failures = vm.doctor(workdir_of(train_args))
+    if failures and vm.state() in PREEMPTED_STATES:
+      print(f'launch.tpu_vm: TPU {args.name} went away during doctor; recreating it',
+            file=sys.stderr)
+      vm.delete(args.queued)
+      continue
+    if failures:
+      report_doctor(failures)
+      print('launch.tpu_vm: not running' + ('' if args.keep else
+            ' (--keep leaves the TPU up to look into it)'), file=sys.stderr)
+      code = 1
+      break
     code = vm.run(train_args, log_path_for(args))
     if code == 0:
       break
@@ -219,9 +312,12 @@ def parse(argv):
   parser.add_argument('--zone', required=True)
   parser.add_argument('--project', default='', help='default: gcloud config')
   parser.add_argument('--accelerator', default='v5litepod-8', help='e.g. v5litepod-8, v4-32')
-  parser.add_argument('--version', default='v2-alpha-tpuv5-lite',
-                      help='TPU software version (v2-alpha-tpuv5-lite for v5e, tpu-ubuntu2204-base '
-                           'for v4)')
+  parser.add_argument('--version', default='',
+                      help='TPU software version (runtime image); default by --accelerator: '
+                           + ', '.join(f'{p}*: {v}' for p, v in RUNTIMES))
+  parser.add_argument('--wheels', default='',
+                      help='gs://BUCKET/wheels: bootstrap installs from wheels kept there (and '
+                           'puts them there the first time), for a fast recreated VM')
   parser.add_argument('--dry-run', '--dry_run', dest='dry_run', action='store_true',
                       help='print every command, run none')
   parser.add_argument('--commit', default='', help='commit to ship (default: HEAD)')
@@ -239,6 +335,8 @@ def parse(argv):
       p.add_argument('--keep', action='store_true', help='do not delete the TPU at the end')
       p.add_argument('train_args', nargs=argparse.REMAINDER, help='after --: python -m train args')
   sub.add_parser('bootstrap')
+  p = sub.add_parser('doctor')
+  p.add_argument('--workdir', default='', help='checked for writing from every worker')
   p = sub.add_parser('run')
   p.add_argument('train_args', nargs=argparse.REMAINDER, help='after --: python -m train args')
   p = sub.add_parser('logs')
@@ -246,13 +344,17 @@ def parse(argv):
   p = sub.add_parser('delete')
   p.add_argument('--queued', action='store_true')
   args = parser.parse_args(argv)
+  if args.action in ('create', 'up'):
+    args.version = args.version or runtime_for(args.accelerator)
+  if args.wheels and not args.wheels.startswith('gs://'):
+    parser.error('--wheels takes a gs:// folder')
   train_args = getattr(args, 'train_args', None)
   if train_args is not None:
     train_args = train_args[1:] if train_args[:1] == ['--'] else train_args
     if '--config' not in train_args or not any(a == '--workdir' or a.startswith('--workdir=')
                                                 for a in train_args):
       parser.error('give the train arguments after --: -- --config FILE --workdir gs://...')
-    workdir = train_args[train_args.index('--workdir') + 1] if '--workdir' in train_args else ''
+    workdir = workdir_of(train_args)
     if workdir and not workdir.startswith('gs://'):
       print('launch.tpu_vm: warning: a workdir outside gs:// is not shared by the workers and does '
             'not survive a recreated TPU', file=sys.stderr)
@@ -267,6 +369,10 @@ def main(argv=None, out=None) -> int:
     vm.create(args.queued, args.spot)
   elif args.action == 'bootstrap':
     vm.bootstrap(launching_commit(args, shell))
+  elif args.action == 'doctor':
+    failures = vm.doctor(args.workdir)
+    report_doctor(failures)
+    return 1 if failures else 0
   elif args.action == 'run':
     return vm.run(train_args, log_path_for(args))
   elif args.action == 'logs':
