@@ -103,7 +103,7 @@ def test_capsnet_loss_falls_on_tiny_digits(data_dir, tmp_path):
   assert train[-1]['loss'] < 0.6 * train[0]['loss']
   assert {'accuracy', 'margin_loss', 'recon_mse'} <= set(summary['eval'])
   assert summary['eval']['accuracy'] > 0.3     # chance is 0.1
-  for name in ('reconstructions', 'capsule_dimensions', 'coupling', 'predictions'):
+  for name in ('reconstructions', 'capsule_dimensions', 'coupling', 'predictions', 'confusion'):
     assert (tmp_path / 'plots' / f'{name}.png').exists()
 
 

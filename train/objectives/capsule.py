@@ -33,6 +33,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from train.objectives import classification
 from train.objectives import multilabel
 from train.objectives.loss import LossObjective
 
@@ -182,7 +183,16 @@ class Capsule(LossObjective):
       loss = loss + self.recon_weight * err.sum(-1)
     return loss, metrics
 
+  def eval_tables(self, outputs, batch):
+    if self.two_digits:   # two classes per input: no single predicted class to count
+      return {}
+    scores = outputs['lengths'] if 'lengths' in outputs else outputs['activations']
+    return classification.confusion_table(scores, batch[self.label_key], batch['mask'])
+
   # -- pictures ----------------------------------------------------------------------------------
+  def plot_tables(self, tables, directory, label_names=()):
+    return classification.draw_confusion(tables, directory, label_names)
+
   def plots(self, state, batch, directory):
     from train import plots
     if self.two_digits:

@@ -33,17 +33,10 @@ class Classification(LossObjective):
   def eval_tables(self, logits, batch):
     if isinstance(logits, tuple):
       logits = logits[0]
-    if logits.ndim != 2:   # one class per example only
-      return {}
-    classes = logits.shape[-1]
-    true = jax.nn.one_hot(batch[self.label_key], classes) * batch['mask'][:, None]
-    return {'confusion': true.T @ jax.nn.one_hot(jnp.argmax(logits, -1), classes)}
+    return confusion_table(logits, batch[self.label_key], batch['mask'])
 
   def plot_tables(self, tables, directory, label_names=()):
-    from train import plots
-    if 'confusion' not in tables:
-      return []
-    return [plots.confusion_matrix(tables['confusion'], label_names, directory / 'confusion.png')]
+    return draw_confusion(tables, directory, label_names)
 
   def plots(self, state, batch, directory):
     from train import plots
@@ -51,3 +44,20 @@ class Classification(LossObjective):
                            rngs={}, mutable=False)
     return [plots.prediction_grid(batch[self.input_key], batch[self.label_key],
                                   jnp.argmax(logits, -1), directory / 'predictions.png')]
+
+
+def confusion_table(scores, labels, mask) -> dict:
+  """{'confusion': [true, predicted] counts} from class scores [B, K] (the largest wins), or {} when
+  the scores are not one score per class (a sequence model's [B, T, K])."""
+  if scores.ndim != 2:
+    return {}
+  classes = scores.shape[-1]
+  true = jax.nn.one_hot(labels, classes) * mask[:, None]
+  return {'confusion': true.T @ jax.nn.one_hot(jnp.argmax(scores, -1), classes)}
+
+
+def draw_confusion(tables, directory, label_names=()):
+  from train import plots
+  if 'confusion' not in tables:
+    return []
+  return [plots.confusion_matrix(tables['confusion'], label_names, directory / 'confusion.png')]
