@@ -10,6 +10,7 @@ import argparse
 import dataclasses
 import json
 import logging
+import math
 import os
 import shlex
 import sys
@@ -20,13 +21,18 @@ from etils import epath
 from experiments import provenance
 from experiments import records
 from train import config as config_lib
-from train.errors import UserError
+from train.errors import ArgumentParser, UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def load_record(path: str):
-  module = config_lib._import_file(path)  # pylint: disable=protected-access
+  if not os.path.isfile(path):
+    raise UserError(f'config file {path!r} not found (expected experiments/<study>/<name>.py)')
+  try:
+    module = config_lib._import_file(path)  # pylint: disable=protected-access
+  except SyntaxError as e:
+    raise UserError(f'{e.filename or path} line {e.lineno}: {e.msg}') from None
   if not hasattr(module, 'get_record'):
     raise UserError(f'{path} has no get_record(); every experiment config states its paper claim')
   return module, module.get_record()
@@ -111,7 +117,7 @@ def results_path(config_path: str) -> epath.Path:
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(prog='python -m experiments.reproduce', description=__doc__,
+  parser = ArgumentParser(prog='python -m experiments.reproduce', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('config', help='experiments/<study>/<name>.py')
   parser.add_argument('--workdir', default='', help='default: runs/reproduce/<study>/<name>')
@@ -125,17 +131,31 @@ def main(argv=None):
   overrides = [r for r in rest if r.startswith('--config.')]
   if len(overrides) != len(rest):
     parser.error(f'unrecognized arguments: {" ".join(r for r in rest if r not in overrides)}')
+  try:
+    seeds = [int(s) for s in args.seeds.split(',') if s.strip()] if args.seeds else None
+  except ValueError:
+    parser.error(f'--seeds {args.seeds!r}: expected integers separated by commas, e.g. 0,1,2')
+  if seeds is not None and not seeds:
+    parser.error(f'--seeds {args.seeds!r} names no seed')
+  if args.threshold is not None and not math.isfinite(args.threshold):
+    parser.error(f'--threshold must be a finite number, got {args.threshold}')
   logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
   try:
     rel = os.path.relpath(os.path.abspath(args.config), os.path.join(REPO, 'experiments'))
     workdir = args.workdir or os.path.join('runs', 'reproduce', os.path.splitext(rel)[0])
     if args.full:
       return _full(args.config, workdir, overrides)
-    seeds = [int(s) for s in args.seeds.split(',') if s.strip()] if args.seeds else None
     _, _, result = run_claim(args.config, workdir, seeds, args.threshold, overrides)
   except UserError as e:
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
     print(f'nnzoo: error: {e}', file=sys.stderr)
-    return 2
+    return e.exit_code
+  except Exception as e:  # noqa: BLE001 - anything else is a bug: said so, with its traceback
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
+    from train.errors import report_bug
+    return report_bug(e)
   result['command'] = 'python -m experiments.reproduce ' + ' '.join(
       shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]) if a != '--record')
   print(table(result))

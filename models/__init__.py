@@ -56,6 +56,12 @@ def fields(model_config) -> list[str]:
   return sorted({f.name for f in dataclasses.fields(cls)} - {'parent', 'name'})
 
 
+# No field of any model here is a number this large (widths, kernels, lengths, vocabularies, class
+# counts): a larger one is a typo, and some (a kernel) would have the module loop over it in
+# Python for ever before any memory check could see the state's size.
+MAX_FIELD = 2 ** 24
+
+
 def build(model_config):
   """Returns the Linen module named by `model_config` (`name`, `variant`, field overrides)."""
   cls, row = _row(model_config)
@@ -68,5 +74,21 @@ def build(model_config):
       close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.4)
       raise UserError(f'unknown config key model.{key} for {cls.__name__}; nearest valid keys: '
                       + ', '.join('model.' + c for c in (close or allowed)))
+    big = _too_large(value)
+    if big is not None:
+      raise UserError(f'config.model.{key}={value!r}: {big} is larger than any model field takes '
+                      f'(up to 2**24)')
     kwargs[key] = tuple(value) if isinstance(value, list) else value
   return cls(**kwargs)
+
+
+def _too_large(value):
+  """The first integer in `value` (a number or nested tuples) beyond MAX_FIELD, else None."""
+  if isinstance(value, int) and not isinstance(value, bool):
+    return value if abs(value) > MAX_FIELD else None
+  if isinstance(value, (tuple, list)):
+    for v in value:
+      big = _too_large(v)
+      if big is not None:
+        return big
+  return None

@@ -4,6 +4,7 @@ per workdir, and bad command lines that must stop with one line (exit 2), not a 
 import json
 import logging
 import os
+import re
 import socket
 import subprocess
 import time
@@ -17,6 +18,7 @@ from train import config as config_lib
 from train import loop
 from train import metrics as metrics_lib
 from train import workdir_lock
+from train.errors import UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -222,3 +224,95 @@ def test_lock_heartbeat_is_rewritten_while_held(tmp_path, monkeypatch):
     time.sleep(0.3)
     assert json.loads((tmp_path / 'lock').read_text())['heartbeat'] > first
   assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+# --- hostile values and bugs (issue #21; tests/test_hostile_overrides.py fuzzes them all) --------
+
+def test_a_bug_is_one_line_saying_so_then_its_traceback_exit_1(capsys, monkeypatch):
+  monkeypatch.chdir(REPO)
+
+  def broken(*args, **kwargs):
+    raise RuntimeError('boom\nsecond line')
+  monkeypatch.setattr(loop, 'train_and_evaluate', broken)
+  monkeypatch.delenv('NNZOO_DEBUG', raising=False)
+  rc, err = cli(capsys, '--config', TINY, '--workdir', '/nonexistent/run')
+  assert rc == 1 and err[0] == ('nnzoo: internal error (a bug): RuntimeError: boom — please '
+                                'report it with the traceback below'), err
+  assert err[1] == 'Traceback (most recent call last):' and err[-2:] == ['RuntimeError: boom',
+                                                                     'second line'], err
+  monkeypatch.setenv('NNZOO_DEBUG', '1')
+  with pytest.raises(RuntimeError):
+    cli(capsys, '--config', TINY, '--workdir', '/nonexistent/run')
+
+
+def test_out_of_memory_is_one_line_exit_2(capsys, monkeypatch):
+  monkeypatch.chdir(REPO)
+
+  def huge(*args, **kwargs):
+    raise MemoryError('Unable to allocate 7.28 TiB for an array with shape (1000000000000,)')
+  monkeypatch.setattr(loop, 'train_and_evaluate', huge)
+  monkeypatch.delenv('NNZOO_DEBUG', raising=False)
+  rc, err = cli(capsys, '--config', TINY, '--workdir', '/nonexistent/run')
+  assert rc == 2 and len(err) == 1 and err[0].startswith('nnzoo: error: out of memory: '), err
+
+
+@pytest.mark.parametrize('override,named', [
+    ('seed=-1', 'config.seed'), ('eval_every=-5', 'config.eval_every'),
+    ('cpu_devices=1000000000000', 'config.cpu_devices'),
+    ('data.eval_batch_size=-8', 'eval_batch_size'), ('data.classes=(-1, 3)', 'data.classes'),
+    ('data.classes=(1, 1)', 'data.classes'), ('data.name=', 'data.name'),
+    ('data.preprocess=1e30', 'input step 1e+30'), ('data.augment=(None,)', 'augment step None'),
+    ('data.mean=(nan,)', 'data.mean'), ('data.std=(0.5,)', 'data.mean'),
+    ('optimizer.learning_rate=nan', 'learning_rate'), ('optimizer.eps=-inf', 'optimizer.eps'),
+    ('optimizer.warmup_steps=-3', 'warmup_steps'), ('optimizer.freeze=5', 'optimizer.freeze'),
+    ('optimizer.train_only=("(",)', 'not a valid regular expression'),
+    ('optimizer.lr_multipliers=-7', 'lr_multipliers'),
+    ('optimizer.lr_multipliers=(("Dense", "x"),)', 'lr_multipliers'),
+    ('init_from.step=-2', 'init_from.step'), ('init_from.rename=(("a", 1),)', 'init_from.rename'),
+    ('mesh.data=0', 'config.mesh.data'), ('mesh.model=-3', 'config.mesh.model'),
+    ('sharding.rules=(("x", ("nope",)),)', 'sharding.rules'), ('xla_options=(5,)', 'xla_options'),
+])
+def test_hostile_values_stop_at_validation_naming_the_key(override, named):
+  c = config_lib.load(os.path.join(REPO, TINY))
+  config_lib.apply_overrides(c, [f'--config.{override}'])
+  with pytest.raises(UserError, match=re.escape(named)):
+    config_lib.validate(c)
+
+
+def test_a_batch_that_cannot_fit_in_memory_is_named_before_it_is_read():
+  from train import data
+  source = [{'image': np.zeros((8, 8, 1), np.uint8), 'label': 0}] * 4
+  with pytest.raises(UserError, match=r'config.data.eval_batch_size=1000000000000 needs .* GiB'):
+    data._check_batch_fits('eval_batch_size', 10 ** 12, source, 1)
+  data._check_batch_fits('batch_size', 128, source, 1)
+
+
+def test_a_train_state_larger_than_a_device_is_named_before_it_is_allocated():
+  import types
+  import jax
+  import jax.numpy as jnp
+  mesh = jax.make_mesh((jax.device_count(),), ('data',))
+  run = types.SimpleNamespace(
+      abstract_state={'w': jax.ShapeDtypeStruct((10 ** 7, 10 ** 6), jnp.float32)},
+      state_sharding={'w': jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())})
+  c = config_lib.load(os.path.join(REPO, TINY))
+  with pytest.raises(UserError, match=r'train state needs 3.73e\+04 GiB per device'):
+    loop._check_state_fits(c, run)
+
+
+def test_a_huge_class_number_costs_no_memory():
+  from train import data
+  source = [{'image': np.zeros((2,), np.float32), 'label': i % 3} for i in range(9)]
+  subset = data.Subset(source, 'label', classes=(2, 10 ** 12))
+  assert len(subset) == 3 and subset.read(np.arange(3))['label'].tolist() == [0, 0, 0]
+  with pytest.raises(UserError, match="label_key='nope' is not a feature"):
+    data.Subset(source, 'nope', classes=(1,))
+
+
+def test_a_config_with_nan_in_it_is_the_same_run_when_resumed():
+  c = config_lib.load(os.path.join(REPO, TINY))
+  with c.unlocked():
+    c.objective_args.width = float('nan')
+    c.data.mean, c.data.std = (float('nan'),), (1.0,)
+  saved = json.loads(config_lib.to_json(c))
+  assert loop.changed_keys(saved, c) == []

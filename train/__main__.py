@@ -24,12 +24,14 @@ overrides:
 
 workdir: config.json, metrics.jsonl, tensorboard/, plots/, checkpoints/, summary.json; lock
          while a run holds it (a second run on the same workdir stops, exit 2)
-exit codes: 0 done or stopped cleanly by SIGTERM/SIGINT (checkpoint written), 2 bad input
+exit codes: 0 done or stopped cleanly by SIGTERM/SIGINT (checkpoint written), 2 bad input,
+            3 non-finite loss, 4 disk full; 1 an internal error (a bug: its traceback follows)
 """
 
 
 def parse(argv):
-  parser = argparse.ArgumentParser(prog='python -m train', description=HELP,
+  from train.errors import ArgumentParser
+  parser = ArgumentParser(prog='python -m train', description=HELP,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--config', required=True, metavar='FILE[:ARG]',
                       help='experiment config file, optionally with the argument of get_config')
@@ -45,6 +47,8 @@ def parse(argv):
   args, rest = parser.parse_known_args(argv)
   overrides = [r for r in rest if r.startswith('--config.')]
   unknown = [r for r in rest if not r.startswith('--config.')]
+  if args.stop_after < 0:
+    parser.error(f'--stop_after must be 0 (off) or a step, got {args.stop_after}')
   if unknown:
     parser.error(f'unrecognized arguments: {" ".join(unknown)} (config keys go as --config.KEY=VALUE)')
   return args, overrides
@@ -74,9 +78,17 @@ def main(argv=None):
       raise
     print(f'nnzoo: error: {e}', file=sys.stderr)
     return e.exit_code
-  except Exception as e:  # noqa: BLE001 - only disk-full is turned into a message
-    if not _disk_full(e):
+  except Exception as e:  # noqa: BLE001 - disk full and out of memory are the user's to fix;
+    # anything else is a bug
+    if os.environ.get('NNZOO_DEBUG') and not _disk_full(e):
       raise
+    if _out_of_memory(e):
+      print(f'nnzoo: error: out of memory: {_first_line(e)}: use a smaller config.data.batch_size '
+            f'or model, or more devices', file=sys.stderr)
+      return 2
+    if not _disk_full(e):
+      from train.errors import report_bug
+      return report_bug(e)
     message = (f'nnzoo: error: disk full (No space left on device) writing to {args.workdir}; the '
                f'checkpoints written before are intact: free space and rerun the same command to '
                f'resume\n')
@@ -97,6 +109,20 @@ def _last_words(message: str) -> None:
   os.dup2(devnull, 2)
   sys.stderr = open(os.devnull, 'w')
   os.write(fd, message.encode())
+
+
+def _out_of_memory(e: BaseException) -> bool:
+  """numpy's MemoryError or XLA's RESOURCE_EXHAUSTED anywhere in the exception chain."""
+  while e is not None:
+    if isinstance(e, MemoryError) or str(e).startswith('RESOURCE_EXHAUSTED'):
+      return True
+    e = e.__cause__ or e.__context__
+  return False
+
+
+def _first_line(e: BaseException) -> str:
+  text = str(e).strip().splitlines()
+  return f'{type(e).__name__}: {text[0][:200]}' if text else type(e).__name__
 
 
 def _disk_full(e: BaseException) -> bool:

@@ -261,6 +261,7 @@ def workload_config(name: str, overrides=()):
   from train import config as config_lib
   config = WORKLOADS[name].config()
   config_lib.apply_overrides(config, list(overrides))
+  config_lib.validate(config)
   return config
 
 
@@ -461,7 +462,8 @@ def machine() -> dict:
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(prog='python -m train.bench', description=__doc__,
+  from train.errors import ArgumentParser
+  parser = ArgumentParser(prog='python -m train.bench', description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--workload', choices=sorted(WORKLOADS) + ['peak'])
   parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
@@ -485,12 +487,25 @@ def main(argv=None):
                            'machine (e.g. experiments/bench/gpu.sh on a GPU) and exit')
   args, rest = parser.parse_known_args(argv)
   if args.record_from:
-    for line in open(args.record_from):
-      if line.strip():
-        record(json.loads(line))
+    from train.errors import UserError
+    try:
+      lines = [line for line in open(args.record_from) if line.strip()]
+      rows = [json.loads(line) for line in lines]
+    except (OSError, ValueError) as e:
+      raise UserError(f'--record-from {args.record_from}: {e}') from None
+    for row in rows:
+      if not isinstance(row, dict) or not {'workload', 'hardware'} <= set(row):
+        raise UserError(f'--record-from {args.record_from}: {str(row)[:80]} is not a line that '
+                        f'train.bench printed')
+      record(row)
     return 0
   if not args.workload:
     parser.error('--workload is required')
+  for flag, value, least in (('--steps', args.steps, 1), ('--warmup', args.warmup, 0),
+                             ('--rounds', args.rounds, 1), ('--steps-per-call',
+                                                            args.steps_per_call, 1)):
+    if value < least:
+      parser.error(f'{flag} must be at least {least}, got {value}')
   overrides = [r for r in rest if r.startswith('--config.')]
   if len(overrides) != len(rest):
     parser.error('unrecognized arguments: ' + ' '.join(r for r in rest if r not in overrides))
@@ -534,13 +549,19 @@ def record(result: dict) -> None:
     f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
 
 
-def _main():
-  from train.errors import UserError
+def _main(argv=None):
+  from train.errors import UserError, report_bug
   try:
-    return main()
+    return main(argv)
   except UserError as e:
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
     print(f'nnzoo: error: {e}', file=sys.stderr)
     return e.exit_code
+  except Exception as e:  # noqa: BLE001 - anything else is a bug: said so, with its traceback
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
+    return report_bug(e)
 
 
 if __name__ == '__main__':

@@ -9,7 +9,9 @@ import ast
 import difflib
 import importlib.util
 import json
+import math
 import os
+import re
 import sys
 
 import ml_collections
@@ -145,7 +147,7 @@ def load(spec: str) -> ml_collections.ConfigDict:
     raise UserError(f'{path} has no get_config() function')
   try:
     config = module.get_config(arg) if arg else module.get_config()
-  except TypeError as e:
+  except (TypeError, ValueError) as e:   # an argument the config does not take
     raise UserError(f'{path}: get_config({arg!r}) failed: {e}') from None
   check_keys(config, base_config())
   config.lock()
@@ -253,6 +255,8 @@ def _parse_value(raw: str, old, key: str):
       else:
         raise UserError(f'config key {key!r} expects an integer, got {raw!r}')
   elif isinstance(old, float):
+    if isinstance(value, str) and value.strip().lower().lstrip('+-') in ('nan', 'inf', 'infinity'):
+      value = float(value)   # not a literal, but a value someone may mean: validate() judges it
     if isinstance(value, bool) or not isinstance(value, (int, float)):
       raise UserError(f'config key {key!r} expects a number, got {raw!r}')
     value = float(value)
@@ -269,7 +273,8 @@ def _parse_value(raw: str, old, key: str):
 
 
 def validate(config) -> None:
-  """Checks values the engine relies on, before anything is compiled."""
+  """Checks values the engine relies on, before anything is compiled: a hostile value (wrong type,
+  negative, huge, NaN, a tuple where a scalar goes) stops here with one line naming the key."""
   o = config.optimizer
   if o.name not in OPTIMIZERS:
     raise UserError(f'config.optimizer.name={o.name!r} is not one of {", ".join(OPTIMIZERS)}')
@@ -278,16 +283,114 @@ def validate(config) -> None:
   for key in ('num_steps', 'log_every', 'keep_ckpts'):
     if config[key] <= 0:
       raise UserError(f'config.{key} must be positive, got {config[key]}')
-  if config.data.batch_size <= 0:
-    raise UserError(f'config.data.batch_size must be positive, got {config.data.batch_size}')
-  preprocess.compose(config.data.preprocess)   # a misspelt input step fails here, not mid-run
-  augment.compose(config.data.augment, config.seed)   # so does an augment step
-  mean, std = tuple(config.data.mean), tuple(config.data.std)
+  for key in ('eval_every', 'ckpt_every'):
+    if config[key] < 0:
+      raise UserError(f'config.{key} must be 0 (only at the end) or positive, got {config[key]}')
+  if not 0 <= config.seed < 2 ** 32:
+    raise UserError(f'config.seed must be in [0, 2**32), got {config.seed}')
+  if not -1 <= config.data.shuffle_seed < 2 ** 32:
+    raise UserError(f'config.data.shuffle_seed must be -1 (config.seed) or in [0, 2**32), got '
+                    f'{config.data.shuffle_seed}')
+  if not 0 <= config.cpu_devices <= MAX_CPU_DEVICES:
+    raise UserError(f'config.cpu_devices must be 0 (JAX\'s default) or a device count up to '
+                    f'{MAX_CPU_DEVICES}, got {config.cpu_devices}')
+  d = config.data
+  if d.batch_size <= 0:
+    raise UserError(f'config.data.batch_size must be positive, got {d.batch_size}')
+  for key in ('eval_batch_size', 'prefetch', 'per_class'):
+    if d[key] < 0:
+      raise UserError(f'config.data.{key} must be 0 or positive, got {d[key]}')
+  if not all(isinstance(c, int) and not isinstance(c, bool) and c >= 0 for c in d.classes) or (
+      len(set(d.classes)) != len(d.classes)):
+    raise UserError(f'config.data.classes={tuple(d.classes)} must be distinct labels (integers '
+                    f'>= 0), or () for all')
+  for key in ('name', 'data_dir', 'train_split', 'eval_split', 'val_split', 'label_key'):
+    if not isinstance(d[key], str):
+      raise UserError(f'config.data.{key}={d[key]!r} must be a string')
+  if not d.name:
+    raise UserError('config.data.name is empty: name a TFDS data set (e.g. nnzoo_digits)')
+  preprocess.compose(d.preprocess)   # a misspelt input step fails here, not mid-run
+  augment.compose(d.augment, config.seed)   # so does an augment step
+  mean, std = tuple(d.mean), tuple(d.std)
   if len(mean) != len(std) or not all(_is_number(v) for v in mean + std):
     raise UserError(f'config.data.mean={mean} and config.data.std={std} need one number per '
                     f'channel each (or both empty)')
   if not all(0 < v < float('inf') for v in std):
     raise UserError(f'config.data.std={std} must be positive (and finite)')
+  if not all(math.isfinite(v) for v in mean):
+    raise UserError(f'config.data.mean={mean} must be finite')
+  for key in ('learning_rate', 'momentum', 'b1', 'b2', 'eps', 'weight_decay', 'clip_norm',
+              'decay_rate', 'end_factor'):
+    if not math.isfinite(o[key]):
+      raise UserError(f'config.optimizer.{key} must be a finite number, got {o[key]}')
+  for key in ('warmup_steps', 'decay_steps'):
+    if o[key] < 0:
+      raise UserError(f'config.optimizer.{key} must be 0 or positive, got {o[key]}')
+  _check_patterns('optimizer.freeze', o.freeze)
+  _check_patterns('optimizer.train_only', o.train_only)
+  _check_pairs('optimizer.lr_multipliers', o.lr_multipliers, _is_finite_number, 'a number')
+  i = config.init_from
+  if not isinstance(i.workdir, str):
+    raise UserError(f'config.init_from.workdir={i.workdir!r} must be a path')
+  if i.step < -1:
+    raise UserError(f'config.init_from.step must be -1 (the newest) or a step, got {i.step}')
+  _check_patterns('init_from.load', i.load)
+  _check_patterns('init_from.reinit', i.reinit)
+  _check_pairs('init_from.rename', i.rename, lambda r: isinstance(r, str), 'a replacement string')
+  for axis, size in config.mesh.items():
+    if not isinstance(size, int) or isinstance(size, bool) or not (size == -1 or size > 0):
+      raise UserError(f'config.mesh.{axis}={size!r} must be a positive device count or -1 (what '
+                      f'the other axes leave)')
+  _check_pairs('sharding.rules', config.sharding.rules,
+               lambda spec: spec is None or (isinstance(spec, (tuple, list)) and all(
+                   _is_axes(a, config.mesh) for a in spec)),
+               f'a tuple with one mesh axis ({", ".join(config.mesh)}), tuple of axes or None per '
+               f'dimension')
+  if config.sharding.fsdp_min_size < 0:
+    raise UserError(f'config.sharding.fsdp_min_size must be 0 or positive, got '
+                    f'{config.sharding.fsdp_min_size}')
+  if not all(isinstance(x, str) for x in config.xla_options):
+    raise UserError(f'config.xla_options={tuple(config.xla_options)!r} must be strings '
+                    f'"xla_<option>=<value>"')
+
+
+MAX_CPU_DEVICES = 1024
+
+
+def _check_patterns(key, patterns):
+  """A tuple of regular expressions over parameter paths."""
+  if isinstance(patterns, str):
+    patterns = (patterns,)
+  for p in patterns:
+    if not isinstance(p, str):
+      raise UserError(f'config.{key}={tuple(patterns)!r}: {p!r} is not a regular expression '
+                      f'(a string)')
+    try:
+      re.compile(p)
+    except re.error as e:
+      raise UserError(f'config.{key}: {p!r} is not a valid regular expression: {e}') from None
+
+
+def _check_pairs(key, pairs, second_ok, second_is):
+  """((regex, value), ...): each entry a pair, its first a regular expression."""
+  for pair in pairs:
+    if not isinstance(pair, (tuple, list)) or len(pair) != 2 or not second_ok(pair[1]):
+      raise UserError(f'config.{key}={tuple(pairs)!r}: each entry must be a pair (regex, '
+                      f'{second_is}), got {pair!r}')
+    _check_patterns(key, (pair[0],))
+
+
+def _is_axes(axes, mesh) -> bool:
+  names = tuple(mesh.keys())
+  if axes is None:
+    return True
+  if isinstance(axes, str):
+    return axes in names
+  return isinstance(axes, (tuple, list)) and all(isinstance(a, str) and a in names for a in axes)
+
+
+def _is_finite_number(v) -> bool:
+  return _is_number(v) and math.isfinite(v)
 
 
 def _is_number(v) -> bool:
@@ -311,6 +414,15 @@ def diff(a: dict, b: dict, prefix='') -> list[str]:
     va, vb = a.get(k), b.get(k)
     if isinstance(va, dict) and isinstance(vb, dict):
       out += diff(va, vb, prefix + k + '.')
-    elif va != vb:
+    elif not _same(va, vb):
       out.append(prefix + k)
   return out
+
+
+def _same(a, b) -> bool:
+  """==, but NaN equals NaN (a config with a NaN in it is the same run when resumed)."""
+  if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+    return True
+  if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+    return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+  return a == b

@@ -88,6 +88,12 @@ def open_source(data_config, split: str):
   except (ValueError, KeyError, FileNotFoundError) as e:
     raise UserError(f'cannot read split {split!r} of data set {name!r} in {data_dir}: '
                     f'{str(e).splitlines()[0]}') from None
+  except (NotImplementedError, AssertionError) as e:   # there, but not (or not fully) built as
+    # ArrayRecord: e.g. a TFRecord build, or an empty directory
+    why = str(e).splitlines()[0].split('. ')[0] if str(e) else type(e).__name__
+    raise UserError(f'data set {name!r} in {data_dir} cannot be read by index ({why}): build '
+                    f'it with `tfds build {name} --data_dir {data_dir} --file_format '
+                    f'array_record`') from None
 
 
 def register_tfds_builder(name: str) -> None:
@@ -171,18 +177,24 @@ class Subset:
   `per_class` examples of each (the few-label regimes of transfer learning)."""
 
   def __init__(self, source, label_key: str, classes=(), per_class: int = 0):
-    labels = np.concatenate([read(source, np.arange(i, min(i + 4096, len(source))))[label_key]
-                             for i in range(0, len(source), 4096)])
+    parts = [read(source, np.arange(i, min(i + 4096, len(source))))
+             for i in range(0, len(source), 4096)]
+    if parts and label_key not in parts[0]:
+      raise UserError(f'config.data.label_key={label_key!r} is not a feature of the data set; it '
+                      f'has {", ".join(sorted(parts[0]))}')
+    labels = np.concatenate([p[label_key] for p in parts]) if parts else np.zeros(0, np.int64)
     classes = list(classes) or sorted(set(labels.tolist()))
     keep = []
     for c in classes:
       idx = np.flatnonzero(labels == c)
       keep.append(idx[:per_class] if per_class else idx)
-    self.indices = np.sort(np.concatenate(keep))
-    # Sized for the requested classes too: a class absent from this split (a small or mock
-    # split) keeps its index, with no examples.
-    self._map = np.full(max(int(labels.max()), max(classes)) + 1, -1, np.int64)
-    self._map[classes] = np.arange(len(classes))
+    self.indices = np.sort(np.concatenate(keep)) if keep else np.zeros(0, np.int64)
+    # A class absent from this split (a small or mock split) keeps its index, with no examples;
+    # labels only go up to the split's largest, so the map does too (a huge class costs nothing).
+    self._map = np.full(int(labels.max()) + 1 if len(labels) else 1, -1, np.int64)
+    for new, c in enumerate(classes):
+      if 0 <= c < len(self._map):
+        self._map[c] = new
     self._source, self._label_key = source, label_key
 
   def __len__(self):
@@ -350,10 +362,50 @@ def make_pipeline(config) -> Pipeline:
   if not len(train):
     raise UserError(f'split {d.train_split!r} of {d.name!r} has no examples'
                     + (f' of classes {tuple(d.classes)}' if d.classes else ''))
+  if not len(test):
+    raise UserError(f'split {d.eval_split!r} of {d.name!r} has no examples'
+                    + (f' of classes {tuple(d.classes)}' if d.classes else ''))
+  _check_batch_fits('batch_size', d.batch_size, train, pc)
+  _check_batch_fits('eval_batch_size', eval_batch, test, pc)
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
   return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d),
                   augment=augment_lib.compose(d.augment, seed),
                   normalize=normalizer(d.mean, d.std), label_names=names)
+
+
+def _check_batch_fits(key: str, batch_size: int, source, process_count: int) -> None:
+  """A batch that cannot fit in this host's memory stops before it is read, naming its size (a
+  typo of a few zeros would otherwise take the machine's memory or die deep in numpy)."""
+  example = read(source, np.arange(1))
+  per_example = sum(max(np.asarray(v).nbytes, 1) * (4 if np.asarray(v).dtype == np.uint8 else 1)
+                    for v in example.values())   # uint8 images become float32
+  need = per_example * (batch_size // process_count)
+  have = host_memory_bytes()
+  if have and need > have // 2:
+    raise UserError(f'config.data.{key}={batch_size} needs {need / 2 ** 30:.3g} GiB of host memory '
+                    f'per batch ({per_example} bytes an example), more than half of the '
+                    f'{have / 2 ** 30:.3g} GiB here: use a smaller batch')
+
+
+def host_memory_bytes() -> int:
+  """Memory this process may still use: what Linux reports available (and the address-space
+  limit, if one is set); 0 if unknown."""
+  have = []
+  try:
+    with open('/proc/meminfo') as f:
+      for line in f:
+        if line.startswith('MemAvailable:'):
+          have.append(int(line.split()[1]) * 1024)
+  except (OSError, ValueError, IndexError):
+    pass
+  try:
+    import resource
+    limit = resource.getrlimit(resource.RLIMIT_AS)[0]
+    if limit != resource.RLIM_INFINITY:
+      have.append(limit)
+  except (ImportError, OSError, ValueError):
+    pass
+  return min(have) if have else 0
 
 
 def label_names(source, label_key: str, classes=()) -> tuple:

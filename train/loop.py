@@ -105,6 +105,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   # --- Model, optimizer, objective; the state's shapes and where each leaf lives ------------------
   run = build(config, mesh, first)
   objective, schedule, state_sharding = run.objective, run.schedule, run.state_sharding
+  _check_state_fits(config, run)
 
   # --- Init, or resume from the newest readable checkpoint ------------------------------------
   ckpt = checkpoint.Checkpointer(workdir / 'checkpoints', config.keep_ckpts)
@@ -120,15 +121,28 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
     _check_data_position(meta, pipeline, int(state.step))
     log.info('resumed from step %d in %s', int(state.step), ckpt.directory)
   start = int(state.step)
+  logged_final_eval = False
   if jax.process_index() == 0:   # metrics logged after this step (by a run killed since) come again
     metrics_lib.truncate_after(workdir, start)
+    # A run that had reached its last step (killed while finishing, or run again when done)
+    # evaluates again for its summary and pictures; the row is logged once.
+    logged_final_eval = start >= config.num_steps and any(
+        r['split'] == 'eval' and r['step'] == start for r in metrics_lib.read(workdir))
 
   # --- The steps: one jit each, explicit shardings, the state donated ---------------------------
   t0 = time.perf_counter()
-  train_step = run.compiled_train_step(state, first)
-  eval_step = jax.jit(objective.eval_step, in_shardings=(state_sharding, batch_sharding),
-                      out_shardings=replicated, compiler_options=run.compiler_options)
+  train_step = _check_shapes(lambda: run.compiled_train_step(state, first), config, first,
+                             'its train step')
+  eval_jit = jax.jit(objective.eval_step, in_shardings=(state_sharding, batch_sharding),
+                     out_shardings=replicated, compiler_options=run.compiler_options)
   compile_s = time.perf_counter() - t0
+  compiled_eval = []   # compiled at the first evaluation (every eval batch has one shape)
+
+  def eval_step(state, batch):
+    if not compiled_eval:
+      compiled_eval.append(_check_shapes(lambda: eval_jit.lower(state, batch).compile(), config,
+                                         batch, 'its eval step'))
+    return compiled_eval[0](state, batch)
 
   tables = {}   # the last evaluation's array-valued sums
 
@@ -203,7 +217,8 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
     preempted = step < config.num_steps
     if not preempted:
       last_eval = evaluate(state)
-      writer.write(step, 'eval', last_eval)
+      if not (logged_final_eval and step == start):
+        writer.write(step, 'eval', last_eval)
       _write_plots(config, workdir, objective, state, pipeline, tables)
     ckpt.close()     # waits for the last async save; a failed save raises here
   except BaseException:
@@ -444,6 +459,7 @@ def _prepare_workdir(config, workdir, overwrite):
       raise UserError(f'workdir {workdir} holds a run of a different config (differs in '
                       f'{", ".join(changed[:6])}); use a new --workdir or pass --overwrite')
   if jax.process_index() == 0:
+    _remove_temporaries(workdir)
     if overwrite:
       for name in ('checkpoints', 'metrics.jsonl', 'tensorboard', 'plots', 'summary.json'):
         p = workdir / name
@@ -457,17 +473,54 @@ def _prepare_workdir(config, workdir, overwrite):
     multihost_utils.sync_global_devices('nnzoo_workdir_ready')
 
 
-def _check_shapes(fn, config, batch):
-  """Runs the shape-only init; a model/data mismatch becomes one line naming the tensors."""
+def _remove_temporaries(workdir):
+  """Whole-file writes (train/atomic.py) of a run killed mid-write leave their temporary file;
+  this run holds the workdir's lock, so any there now is such a leftover."""
+  for directory in (workdir, workdir / 'plots'):
+    if directory.is_dir():
+      for path in directory.glob('.*.tmp-*'):
+        with contextlib.suppress(OSError):
+          path.unlink()
+
+
+def _check_shapes(fn, config, batch, what='its train state'):
+  """Runs `fn` (the shape-only init, or tracing and compiling a step); a model/data/objective
+  mismatch becomes one line naming the tensors (an out-of-memory error stays one: __main__ says
+  so)."""
   try:
     return fn()
   except Exception as e:  # noqa: BLE001 - any failure to build on these shapes is reported so
-    if os.environ.get('NNZOO_DEBUG'):
+    text = str(e)
+    if os.environ.get('NNZOO_DEBUG') or isinstance(e, (UserError, MemoryError)) or (
+        text.startswith('RESOURCE_EXHAUSTED')):
       raise
-    msg = f'{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ""}'
+    msg = f'{type(e).__name__}: {text.splitlines()[0] if text else ""}'
     inputs = ', '.join(f'{k} {tuple(v.shape)} {v.dtype}' for k, v in batch.items())
-    raise UserError(f'model {config.model.name}/{config.model.get("variant", "")} does not fit '
-                    f'the batch of {config.data.name} ({inputs}): {msg} (NNZOO_DEBUG=1 shows the traceback)') from None
+    raise UserError(f'model {config.model.name}/{config.model.get("variant", "")} with objective '
+                    f'{config.objective} does not fit the batch of {config.data.name} ({inputs}) '
+                    f'in {what}: {msg} (NNZOO_DEBUG=1 shows the traceback)') from None
+
+
+def _check_state_fits(config, run) -> None:
+  """A train state larger than a device's memory (a model field with a few zeros too many) stops
+  before it is allocated, with its size, rather than deep in XLA's allocator or the kernel's
+  OOM killer."""
+  per_device = 0
+  for leaf, sharding in zip(jax.tree.leaves(run.abstract_state),
+                            jax.tree.leaves(run.state_sharding)):
+    per_device += math.prod(sharding.shard_shape(leaf.shape)) * leaf.dtype.itemsize
+  device = jax.local_devices()[0]
+  try:
+    have = (device.memory_stats() or {}).get('bytes_limit', 0)
+  except Exception:  # noqa: BLE001 - backends without memory statistics
+    have = 0
+  if not have and device.platform == 'cpu':
+    have = data.host_memory_bytes() // max(jax.local_device_count(), 1)
+  if have and per_device > have:
+    raise UserError(f'model {config.model.name}/{config.model.get("variant", "")}: its train state '
+                    f'needs {per_device / 2 ** 30:.3g} GiB per device, more than the '
+                    f'{have / 2 ** 30:.3g} GiB a device has here: make the model smaller, or shard '
+                    f'it (config.sharding.fsdp=True, more devices)')
 
 
 def _check_data_position(meta, pipeline, step):

@@ -1,9 +1,20 @@
 """Where numbers go: `metrics.jsonl` (one JSON object per line), TensorBoard events, and a progress
-bar. Only process 0 writes; the others get a writer that does nothing."""
+bar. Only process 0 writes; the others get a writer that does nothing.
+
+Both files survive a kill at any byte. metrics.jsonl: a torn last line is dropped when the run
+resumes (truncate_after), which also drops the rows past the checkpoint it resumes from. Events:
+each is on disk when `write` returns (a synchronous writer, no queue thread that a kill would
+empty), every run writes its own file, and that file starts with TensorBoard's purge marker (a
+SessionLog START at the first step the run will log), so TensorBoard drops the earlier files'
+events past the checkpoint the run resumed from; a torn last record of a killed run's file is
+what TensorBoard reads as a file still being written, and skips. Nothing in nnzoo reads the
+events back.
+"""
 
 import json
 import logging
 import math
+import os
 import sys
 import time
 
@@ -23,8 +34,7 @@ class MetricWriter:
     self._tb = self._bar = None
     if not self.enabled:
       return
-    from tensorboardX import SummaryWriter
-    self._tb = SummaryWriter(str(epath.Path(workdir) / 'tensorboard'), flush_secs=30)
+    self._tb = _Events(epath.Path(workdir) / 'tensorboard', first_step=start_step + 1)
     if not show_progress:
       return
     from tqdm import tqdm
@@ -38,11 +48,11 @@ class MetricWriter:
       return
     row = {'step': int(step), 'split': split, 'time': round(time.time(), 3)}
     row.update({k: _plain(v) for k, v in values.items()})
+    # Events first: a row in metrics.jsonl (what a resumed run goes by) has its events on disk.
+    self._tb.scalars(step, {f'{split}/{k}': v for k, v in values.items()
+                            if isinstance(v, (int, float)) and math.isfinite(v)})
     with self.path.open('a') as f:
       f.write(json.dumps(row) + '\n')
-    for k, v in values.items():
-      if isinstance(v, (int, float)) and math.isfinite(v):
-        self._tb.add_scalar(f'{split}/{k}', v, step)
 
   def progress(self, step: int, postfix: dict) -> None:
     if self._bar is not None:
@@ -59,6 +69,37 @@ class MetricWriter:
       self._bar.close()
     if self._tb is not None:
       self._tb.close()
+
+
+class _Events:
+  """A TensorBoard events file of this run, written synchronously (tensorboardX's record writer,
+  without SummaryWriter's queue thread): what `scalars` wrote is on disk when it returns."""
+
+  def __init__(self, directory, first_step: int):
+    from tensorboardX.event_file_writer import EventsWriter
+    from tensorboardX.proto.event_pb2 import Event, SessionLog
+    from tensorboardX.record_writer import directory_check
+    directory_check(str(directory))
+    # The name has whole seconds: the nanoseconds after them keep apart (and in order) two runs
+    # that start in the same second, the pid two processes.
+    self._writer = EventsWriter(str(directory / 'events'),
+                                f'.{time.time_ns() % 10 ** 9:09d}.{os.getpid()}')
+    self._event = Event
+    # TensorBoard drops the events of earlier files at or past this step: the killed run's steps
+    # after its last checkpoint, which this run logs again.
+    self._writer.write_event(Event(wall_time=time.time(), step=first_step,
+                                   session_log=SessionLog(status=SessionLog.START)))
+    self._writer.flush()
+
+  def scalars(self, step: int, values: dict) -> None:
+    from tensorboardX.summary import scalar
+    for tag, v in values.items():
+      self._writer.write_event(self._event(wall_time=time.time(), step=int(step),
+                                           summary=scalar(tag, float(v))))
+    self._writer.flush()
+
+  def close(self):
+    self._writer.close()
 
 
 def _plain(v):

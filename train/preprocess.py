@@ -140,6 +140,8 @@ def parse_call(spec: str, steps: dict, kind: str = 'input step', leading: int = 
   """'name(k=literal, ...)' (or a bare 'name') -> (steps[name], kwargs), checked against the
   step's signature (after its `leading` positional arguments): a misspelt name or argument is a
   UserError naming the valid ones. Shared by config.data.preprocess and config.data.augment."""
+  if not isinstance(spec, str):
+    raise UserError(f'{kind} {spec!r} is not a string of the form name(key=value, ...)')
   try:
     node = ast.parse(spec.strip(), mode='eval').body
   except SyntaxError:
@@ -173,6 +175,7 @@ def parse(spec: str) -> Callable[[dict], dict]:
 
 def compose(specs) -> Callable[[dict], dict]:
   """All steps of config.data.preprocess as one function of an example."""
+  specs = (specs,) if isinstance(specs, str) else tuple(specs)
   steps = [parse(s) for s in specs]
 
   def apply(example):

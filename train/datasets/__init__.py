@@ -5,6 +5,7 @@ a downloaded TFDS data set; one already prepared there (TFDS's own fashion_mnist
 only read.
 """
 
+import errno
 import os
 
 import jax
@@ -75,8 +76,14 @@ def can_build(name: str, data_dir: str) -> bool:
 def local_builder(name: str, data_dir: str):
   """The offline builder of `name` ('nnzoo_adding/t100': with its builder config) in data_dir."""
   base, _, config = name.split(':')[0].partition('/')
+  cls = LOCAL_BUILDERS[base]
+  known = [c.name for c in getattr(cls, 'BUILDER_CONFIGS', None) or ()]
+  if config and config not in known:   # (no config: the builder's first, its default)
+    raise UserError(f'data set {name!r}: {base} has the configs {", ".join(known)}; name one as '
+                    f'{base}/<config>' if known else
+                    f'data set {name!r}: {base} has no configs; name it {base!r}')
   kwargs = {'config': config} if config else {}
-  return LOCAL_BUILDERS[base](data_dir=data_dir, file_format='array_record', **kwargs)
+  return cls(data_dir=data_dir, file_format='array_record', **kwargs)
 
 
 def ensure_built(name: str, data_dir: str) -> None:
@@ -93,6 +100,13 @@ def ensure_built(name: str, data_dir: str) -> None:
     except FileExistsError:   # another process (or run) sharing this data dir finished first
       if not builder().is_prepared():
         raise
+    except OSError as e:   # a data dir that is a file, or not writable (a full disk stays exit 4)
+      if e.errno == errno.ENOSPC:
+        raise
+      raise UserError(f'cannot build data set {name!r} into data dir {data_dir}: '
+                      f'{e.strerror or e} ({e.filename or data_dir}); point '
+                      f'--config.data.data_dir (or $NNZOO_DATA_DIR) at a writable '
+                      f'directory') from None
 
   # A data set made from files on this machine checks them first, on every process, before TFDS
   # writes anything: a missing or bad file stops all processes alike (none waits at the barrier).
