@@ -21,6 +21,8 @@ import functools
 import os
 import sys
 
+from train import errors
+
 HELP = __doc__
 # Only libtpu's compiler is used here, so several compiles may share the machine (tests, a second
 # shell); without this the second process to load libtpu fails on its lockfile. Set at import:
@@ -184,8 +186,8 @@ def check(config, topology: str, chips_per_host=(2, 2, 1), num_slices: int = 1,
 
 
 def main(argv=None) -> int:
-  parser = argparse.ArgumentParser(prog='python -m launch.aot', description=HELP,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = errors.ArgumentParser(prog='python -m launch.aot', description=HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--config', required=True, metavar='FILE[:ARG]')
   parser.add_argument('--topology', required=True, help='e.g. v5e:2x2, v5e:4x4, v4:2x2x2')
   parser.add_argument('--chips_per_host', default='2,2,1',

@@ -17,6 +17,7 @@ stop together, as on preemption).
 
 import argparse
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -24,12 +25,14 @@ import tempfile
 import threading
 import time
 
+from train import errors
+
 HELP = __doc__
 
 
 def parse(argv):
-  parser = argparse.ArgumentParser(prog='python -m launch.local', description=HELP,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  parser = errors.ArgumentParser(prog='python -m launch.local', description=HELP,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--num_processes', type=int, default=2)
   parser.add_argument('--devices_per_process', type=int, default=4,
                       help='fake CPU devices per process (XLA_FLAGS); 0 leaves the platform alone '
@@ -54,6 +57,8 @@ def parse(argv):
     parser.error('give the command to run after --, e.g. -- python -m train --config ...')
   if args.num_processes < 1:
     parser.error('--num_processes must be >= 1')
+  if not shutil.which(command[0]):
+    parser.error(f'no program {command[0]!r} to run (not a file, nor on PATH)')
   return args, command
 
 
@@ -198,7 +203,7 @@ class Ranks:
       return 1
     _say(f'FAILED: rank {first_failure} died first ({describe_exit(codes[first_failure])}); '
          f'{summary}. Logs in {self.log_dir}')
-    return 1
+    return 2 if codes[first_failure] == 2 else 1   # bad input stays bad input (exit 2)
 
 
 def free_port() -> int:

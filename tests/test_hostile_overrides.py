@@ -173,9 +173,7 @@ CLI = [
 ]
 IN_PROCESS = ('train', 'experiments.reproduce', 'train.bench')
 
-# The launchers, each in its own subprocess. Known failures are strict xfails: they name what
-# launch/ still has to do, and turn into failures once it is done (then drop the mark).
-_USAGE = 'argparse prints its usage block before the error (use train.errors.ArgumentParser)'
+# The launchers, each in its own subprocess.
 LAUNCH = [
     ('launch.aot', 'missing config', ['--config', 'experiments/zoo/no_such.py', '--topology',
                                       'v5e:2x2']),
@@ -188,24 +186,18 @@ LAUNCH = [
                                    'v5e:2x2', '--num_slices', '0']),
     ('launch.aot', 'unknown key', ['--config', 'experiments/zoo/cnn_digits.py', '--topology',
                                    'v5e:2x2', '--config.nope=1']),
-    pytest.param('launch.aot', 'slices not an integer', [
+    ('launch.aot', 'slices not an integer', [
         '--config', 'experiments/zoo/cnn_digits.py', '--topology', 'v5e:2x2', '--num_slices',
-        'abc'], marks=pytest.mark.xfail(strict=True, reason=f'launch/aot.py: {_USAGE}')),
-    pytest.param('launch.local', 'zero processes', ['--num_processes', '0', '--', 'true'],
-                 marks=pytest.mark.xfail(strict=True, reason=f'launch/local.py: {_USAGE}')),
-    pytest.param('launch.local', 'no command', ['--num_processes', '1'],
-                 marks=pytest.mark.xfail(strict=True, reason=f'launch/local.py: {_USAGE}')),
-    pytest.param('launch.local', 'no such program', [
-        '--num_processes', '1', '--devices_per_process', '1', '--', 'no_such_program_nnzoo'],
-                 marks=pytest.mark.xfail(strict=True, reason='launch/local.py: Popen\'s '
-                                         'FileNotFoundError escapes as a traceback')),
+        'abc']),
+    ('launch.local', 'zero processes', ['--num_processes', '0', '--', 'true']),
+    ('launch.local', 'no command', ['--num_processes', '1']),
+    ('launch.local', 'no such program', [
+        '--num_processes', '1', '--devices_per_process', '1', '--', 'no_such_program_nnzoo']),
     ('launch.local', 'negative port', ['--num_processes', '1', '--port', '-5', '--', 'true']),
     ('launch.local', 'NaN grace', ['--num_processes', '1', '--grace', 'nan', '--', 'true']),
-    pytest.param('launch.local', 'ranks with a missing config', [
+    ('launch.local', 'ranks with a missing config', [
         '--num_processes', '2', '--devices_per_process', '1', '--', sys.executable, '-m', 'train',
-        '--config', 'experiments/zoo/no_such.py', '--workdir', '{root}/local_run'],
-                 marks=pytest.mark.xfail(strict=True, reason='launch/local.py exits 1 when its '
-                                         'ranks stopped on bad input (exit 2): pass their 2 on')),
+        '--config', 'experiments/zoo/no_such.py', '--workdir', '{root}/local_run']),
 ]
 
 
