@@ -7,6 +7,7 @@ from typing import Sequence
 
 import flax.linen as nn
 
+from models.batch_norm import BatchNorm
 from models.conv import Conv
 from models.mlp import ACTIVATIONS
 
@@ -29,7 +30,7 @@ class CNN(nn.Module):
     for i, f in enumerate(self.features):
       x = Conv(f, self.kernel, padding=self.padding, im2col=self.im2col, name=f'Conv_{i}')(x)
       if self.batch_norm:
-        x = nn.BatchNorm(use_running_average=not train, momentum=0.9)(x)
+        x = BatchNorm(use_running_average=not train, momentum=0.9)(x)
       x = act(x)
       if self.pool == 'avg':
         x = nn.avg_pool(x, (2, 2), (2, 2))
