@@ -129,28 +129,37 @@ def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
   assert (one['devices'], eight['devices']) == (1, 8)
   l1, l8 = train_losses(tmp_path / 'one'), train_losses(tmp_path / 'eight')
   assert sorted(l1) == list(range(1, 51))
-  np.testing.assert_allclose([l8[s] for s in range(1, 51)], [l1[s] for s in range(1, 51)], rtol=1e-4)
+  # Eight devices sum each gradient in another order (eight partial sums, then an all-reduce):
+  # float32 rounding, within 1e-5 for 20 steps, grows to 4.5e-4 relative by step 50 (measured
+  # with XLA's own convolution kernels, train/xla_options.py). A lost or doubled device's share
+  # of the batch moves the loss by percents.
+  np.testing.assert_allclose([l8[s] for s in range(1, 51)], [l1[s] for s in range(1, 51)], rtol=1e-3)
+  np.testing.assert_allclose([l8[s] for s in range(1, 21)], [l1[s] for s in range(1, 21)], rtol=1e-5)
   assert abs(one['eval']['accuracy'] - eight['eval']['accuracy']) <= 0.01
 
 
 def test_xla_options_change_kernels_not_the_math():
-  """config.xla_options (the CNN's: convolutions to XLA's own kernels instead of YNNPACK) trains
-  the same: losses and parameters after 5 steps agree to float rounding. Options for another
-  platform are dropped; a malformed entry is named."""
+  """The engine's XLA options for a step with convolutions (train/xla_options.py: convolutions to
+  XLA's own kernels instead of YNNPACK) are picked with no config field, and train the same as
+  XLA's defaults: losses and parameters after 5 steps agree to float rounding. An option in the
+  config replaces the pick; options for another platform are dropped; a malformed entry is named."""
   from train import bench
   from train import sharding as sharding_lib
+  from train import xla_options
   from train.errors import UserError
   runs = []
-  for options in (bench.CNN_XLA_OPTIONS, ()):
+  for pick in (True, False):
     config = bench.workload_config('cnn', ['--config.model.features=(4,8)',
                                            '--config.model.dense=(16,)'])
-    config.xla_options = options
+    assert config.xla_options == ()
     mesh = sharding_lib.make_mesh(config.mesh)
     run = loop.build(config, mesh, bench.WORKLOADS['cnn'].batch(0, config))
-    assert (run.compiler_options is None) == (not options)
+    assert run.pick_options and run.compiler_options is None
+    run.pick_options = pick       # False: XLA's defaults, the plain version
     batches = [bench.WORKLOADS['cnn'].batch(s, config) for s in range(5)]
     state = run.init(batches[0])
     step = run.compiled_train_step(state, batches[0])
+    assert run.compiler_options == (xla_options.CPU_CONV if pick else None)
     losses = []
     for b in batches:
       state, metrics = step(state, b)
@@ -159,12 +168,23 @@ def test_xla_options_change_kernels_not_the_math():
   np.testing.assert_allclose(runs[0][0], runs[1][0], rtol=1e-5)
   for a, b in zip(jax.tree.leaves(runs[0][1]), jax.tree.leaves(runs[1][1])):
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-6)
-  mesh = sharding_lib.make_mesh(config.mesh)
-  assert loop.compiler_options(('xla_gpu_enable_triton_gemm=false', 'xla_cpu_ftz=true',
-                                'xla_cpu_parallel_codegen_split_count=4'),
-                               mesh) == {'xla_cpu_ftz': True, 'xla_cpu_parallel_codegen_split_count': 4}
+  # No convolution, no pick; an explicit option replaces it.
+  config.xla_options = ('xla_cpu_enable_fast_math=false',)
+  assert not loop.build(config, mesh, batches[0]).pick_options
+  assert xla_options.for_step(jax.jit(lambda x: x @ x).lower(np.ones((2, 2))), 'cpu') is None
+  assert xla_options.for_step(jax.jit(lambda x: x).lower(np.ones(2)), 'cpu') is None
+  conv = lambda x: jax.lax.conv_general_dilated(x, np.ones((3, 3, 1, 2), np.float32), (1, 1), 'SAME',
+                                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  for side, picked in ((4, None), (8, xla_options.CPU_CONV)):   # tiny maps keep XLA's defaults
+    lowered = jax.jit(conv).lower(np.ones((2, side, side, 1), np.float32))
+    assert xla_options.conv_input_areas(lowered.as_text()) == [side * side]
+    assert xla_options.for_step(lowered, 'cpu') == picked
+    assert xla_options.for_step(lowered, 'gpu') is None
+  assert xla_options.parse(('xla_gpu_enable_triton_gemm=false', 'xla_cpu_ftz=true',
+                            'xla_cpu_parallel_codegen_split_count=4'),
+                           mesh) == {'xla_cpu_ftz': True, 'xla_cpu_parallel_codegen_split_count': 4}
   with pytest.raises(UserError, match='ynn_fusion_type'):
-    loop.compiler_options(('ynn_fusion_type',), mesh)
+    xla_options.parse(('ynn_fusion_type',), mesh)
 
 
 CPU_DEVICES_SCRIPT = r'''

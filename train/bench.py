@@ -100,18 +100,9 @@ def _data(name, batch):
   return make
 
 
-# XLA:CPU hands convolutions and reduce-windows to YNNPACK by default, one core each; keeping only
-# dots and elementwise work there leaves the 3x3 convolutions to XLA's own multi-threaded kernels
-# (CNN step 0.067 -> 0.044 s here). It slows CapsNet, the MLP and the Transformer, and the LSTM's
-# loop does not compile with it, so it is the CNN's alone.
-CNN_XLA_OPTIONS = ('xla_cpu_experimental_ynn_fusion_type='
-                   'LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE',)
-
-
 def _cnn_config():
-  c = _base('cnn', 'small', 128, num_classes=10)
-  c.xla_options = CNN_XLA_OPTIONS
-  return c
+  # Its convolutions get the engine's XLA options for convolutions (train/xla_options.py).
+  return _base('cnn', 'small', 128, num_classes=10)
 
 
 def _lstm_config():

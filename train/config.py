@@ -37,8 +37,9 @@ def base_config() -> ml_collections.ConfigDict:
   c.plots = True                # PNGs in workdir/plots at each eval and at the end
   c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity); True = skip it
   # XLA compiler options for this run's compiled steps, 'name=value' each (a speed lever, never
-  # the math); xla_cpu_* / xla_gpu_* / xla_tpu_* ones apply only on that platform. E.g. the CNN's
-  # ('xla_cpu_experimental_ynn_fusion_type=LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE',).
+  # the math); xla_cpu_* / xla_gpu_* / xla_tpu_* ones apply only on that platform. Empty: the
+  # engine picks them from the step (train/xla_options.py: on a CPU, convolutions to XLA's own
+  # kernels); any entry replaces that pick.
   c.xla_options = ()
   # Split this host's CPU into N JAX devices (one per core is the useful N) so the batch is
   # data-parallel over them: XLA:CPU runs most kernels of one step on one core at a time, so two

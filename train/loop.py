@@ -33,6 +33,7 @@ from train import optimizer as optimizer_lib
 from train import preemption
 from train import sharding as sharding_lib
 from train import transfer
+from train import xla_options as xla_options_lib
 from train.errors import UserError
 
 log = logging.getLogger('nnzoo')
@@ -259,7 +260,8 @@ class Run:
   state_sharding: object
   batch_sharding: object
   skip_nonfinite: bool = False
-  compiler_options: dict = None   # config.xla_options for this platform (compiler_options below)
+  compiler_options: dict = None   # config.xla_options for this platform (train/xla_options.py)
+  pick_options: bool = False      # none in the config: the first compiled step picks them
 
   def init(self, batch):
     return jax.jit(self.objective.init_state, out_shardings=self.state_sharding)(self.rng, batch)
@@ -280,7 +282,18 @@ class Run:
     step = jax.jit(self._step_fn(),
                    in_shardings=(self.state_sharding, self.batch_sharding),
                    out_shardings=(self.state_sharding, replicated), donate_argnums=0)
-    return step.lower(state, batch).compile(compiler_options=self.compiler_options)
+    return self._compile(step.lower(state, batch))
+
+  def _compile(self, lowered):
+    """Compiled with the config's XLA options, or the engine's pick for this step (made once, at
+    the first step compiled, and kept for every later step and the eval step)."""
+    if self.pick_options:
+      platform = xla_options_lib.platform_of(self.batch_sharding.mesh)
+      self.compiler_options = xla_options_lib.for_step(lowered, platform)
+      self.pick_options = False
+      if self.compiler_options:
+        log.info('XLA options picked for this step: %s', self.compiler_options)
+    return lowered.compile(compiler_options=self.compiler_options)
 
   def compiled_multi_step(self, state, batches):
     """K train steps in one call: `lax.scan` of the train step over K batches stacked on a new
@@ -295,7 +308,7 @@ class Run:
     multi = jax.jit(steps, in_shardings=(self.state_sharding, self.stacked_batch_sharding),
                     out_shardings=(self.state_sharding, sharding_lib.replicated(mesh)),
                     donate_argnums=0)
-    return multi.lower(state, batches).compile(compiler_options=self.compiler_options)
+    return self._compile(multi.lower(state, batches))
 
 
 def build(config, mesh, batch) -> Run:
@@ -309,39 +322,8 @@ def build(config, mesh, batch) -> Run:
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
   return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh),
              skip_nonfinite=config.skip_nonfinite,
-             compiler_options=compiler_options(config.xla_options, mesh))
-
-
-PLATFORM_OPTION_PREFIXES = {'cpu': 'xla_cpu_', 'gpu': 'xla_gpu_', 'tpu': 'xla_tpu_'}
-
-
-def compiler_options(xla_options, mesh) -> dict | None:
-  """config.xla_options ('name=value', ...) -> XLA compiler options for the mesh's platform:
-  options meant for another platform (by their xla_cpu_/xla_gpu_/xla_tpu_ prefix) are dropped,
-  so one config runs unchanged on a CPU, a GPU and a TPU."""
-  platform = mesh.devices.flat[0].platform
-  platform = 'gpu' if platform in ('cuda', 'rocm') else platform
-  options = {}
-  for item in xla_options:
-    name, eq, value = str(item).partition('=')
-    if not eq or not name.startswith('xla_'):
-      raise UserError(f'config.xla_options entry {item!r} is not "xla_<option>=<value>"')
-    other = [p for k, p in PLATFORM_OPTION_PREFIXES.items() if k != platform]
-    if not name.startswith(tuple(other)):
-      options[name.strip()] = _option_value(value.strip())
-  return options or None
-
-
-def _option_value(text: str):
-  """XLA wants booleans and numbers typed: 'true' -> True, '4' -> 4; anything else stays text."""
-  if text.lower() in ('true', 'false'):
-    return text.lower() == 'true'
-  for kind in (int, float):
-    try:
-      return kind(text)
-    except ValueError:
-      pass
-  return text
+             compiler_options=xla_options_lib.parse(config.xla_options, mesh),
+             pick_options=not config.xla_options)
 
 
 def logged_schedule(objective, step: int, lr: float) -> dict:
