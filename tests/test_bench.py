@@ -116,3 +116,49 @@ def test_steps_per_call_lever_runs_the_same_steps():
   for a, b in zip(jax.tree.leaves(state), jax.tree.leaves(state3)):
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   np.testing.assert_allclose(metrics['loss'], metrics3['loss'], rtol=1e-5)
+
+
+@pytest.mark.slow   # two processes of python -m train (~20 s): CI's slow step
+def test_time_to_accuracy_stops_at_the_target_and_compares_a_reference(data_dir, tmp_path):
+  """--time-to trains the config in a fresh process, stops at the first eval >= target, and
+  times a reference command given each seed."""
+  fake = tmp_path / 'fake_reference.py'
+  fake.write_text('import json, sys\n'
+                  'seed = int(sys.argv[sys.argv.index("--seed") + 1])\n'
+                  'print(json.dumps({"epoch": 1, "test_accuracy": 0.5}))\n'
+                  'print(json.dumps({"time_to_target_s": 10.0 + seed}))\n')
+  r = subprocess.run([sys.executable, '-m', 'train.bench', '--time-to', '0.3', '--config',
+                      'experiments/zoo/cnn_digits.py:tiny', '--max-epochs', '40', '--seeds', '0,1',
+                      '--reference', f'{sys.executable} {fake}', f'--config.data.data_dir={data_dir}',
+                      '--config.plots=False'],
+                     capture_output=True, text=True, timeout=600)
+  assert r.returncode == 0, r.stderr[-2000:]
+  line = json.loads(r.stdout.strip().splitlines()[-1])
+  runs = line['runs']
+  assert [run['seed'] for run in runs] == [0, 1]
+  for run in runs:
+    # Stopped at the first epoch that reached the target: every earlier one is below it.
+    assert run['accuracy_per_epoch'][run['epochs'] - 1] >= 0.3
+    assert all(a < 0.3 for a in run['accuracy_per_epoch'][:run['epochs'] - 1])
+    assert run['epochs'] < 40 and 0 < run['time_to_target_s'] <= run['process_s']
+    parts = run['breakdown_s']
+    assert set(parts) == {'startup_and_data', 'compile', 'steps', 'evals', 'other'}
+    assert abs(sum(parts.values()) - run['time_to_target_s']) < 0.05
+    assert parts['steps'] > 0 and parts['compile'] > 0
+  # The median of two runs is their mean.
+  assert abs(line['time_to_target_s'] - sum(run['time_to_target_s'] for run in runs) / 2) < 0.01
+  assert line['reference']['time_to_target_s'] == 10.5   # median of 10 and 11
+  assert line['ratio_vs_reference'] == round(line['time_to_target_s'] / 10.5, 3)
+
+
+def test_time_to_accuracy_refuses_bad_flags(capsys):
+  from train import bench
+  for args, message in ((['--time-to', '0.9'], '--time-to needs --config'),
+                        (['--time-to', '1.5', '--config', 'experiments/zoo/cnn_digits.py'],
+                         'must be in (0, 1]'),
+                        (['--config', 'experiments/zoo/cnn_digits.py'], '--config goes with')):
+    try:
+      code = bench._main(args)
+    except SystemExit as e:   # argparse's errors
+      code = e.code
+    assert code == 2 and message in capsys.readouterr().err

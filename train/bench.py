@@ -1,10 +1,12 @@
 """python -m train.bench --workload {mlp,cnn,...,peak} [--steps N] [--input-only]
+   python -m train.bench --time-to 0.91 --config experiments/fashion/cnn2.py [--max-epochs 8]
 
 Times the engine's own compiled train step (the same `train.loop.build` path a run takes) on
 synthetic in-memory batches and prints one JSON line: median step seconds over the timed steps
 after warm-up, compile seconds, examples/s, analytic FLOPs per step (forward matmul/conv FLOPs x 3)
 and achieved GFLOP/s. `--workload peak` measures the f32 matmul peak that the others are compared
-with; `--input-only` times the workload's real data path instead of the step.
+with; `--input-only` times the workload's real data path instead of the step. `--time-to` times a
+whole `python -m train` run of a config to a test accuracy (train/time_to_accuracy.py).
 
 Workload shapes are fixed by the issues (and by the PyTorch reference in ../shared/torch-reference):
 change them only together with the reference.
@@ -470,6 +472,14 @@ def main(argv=None):
   parser.add_argument('--steps-per-call', type=int, default=1, metavar='K',
                       help='run K steps per compiled call (lax.scan over K stacked batches); '
                            'times are per step')
+  parser.add_argument('--time-to', type=float, metavar='ACCURACY',
+                      help='time to this test accuracy of --config FILE trained by python -m train, '
+                           'evaluated after every epoch (train/time_to_accuracy.py)')
+  parser.add_argument('--config', metavar='FILE[:ARG]', help='the config of --time-to')
+  parser.add_argument('--max-epochs', type=int, metavar='N',
+                      help='--time-to: train at most N epochs (default: the config\'s num_steps)')
+  parser.add_argument('--seeds', default='0', metavar='S1,S2,...',
+                      help='--time-to: seeds to run (the line holds the median)')
   parser.add_argument('--record', action='store_true',
                       help='also store the line in experiments/bench/results.jsonl (replacing the '
                            'same workload on the same hardware) for the README table')
@@ -490,8 +500,12 @@ def main(argv=None):
                         f'train.bench printed')
       record(row)
     return 0
+  if args.time_to is not None:
+    return _time_to(parser, args, rest, argv)
+  if args.config:
+    parser.error('--config goes with --time-to')
   if not args.workload:
-    parser.error('--workload is required')
+    parser.error('--workload (or --time-to with --config) is required')
   for flag, value, least in (('--steps', args.steps, 1), ('--warmup', args.warmup, 0),
                              ('--rounds', args.rounds, 1), ('--steps-per-call',
                                                             args.steps_per_call, 1)):
@@ -520,6 +534,30 @@ def main(argv=None):
   print(json.dumps(result, sort_keys=True))
   if args.record:
     record(result)
+  return 0
+
+
+def _time_to(parser, args, rest, argv) -> int:
+  from train import time_to_accuracy
+  if args.workload or args.input_only or args.tpu_estimate:
+    parser.error('--time-to takes --config, not --workload, --input-only or --tpu-estimate')
+  if not args.config:
+    parser.error('--time-to needs --config FILE')
+  if args.max_epochs is not None and args.max_epochs < 1:
+    parser.error(f'--max-epochs must be at least 1, got {args.max_epochs}')
+  try:
+    seeds = [int(s) for s in args.seeds.split(',') if s.strip()]
+  except ValueError:
+    parser.error(f'--seeds {args.seeds!r}: seeds are integers separated by commas')
+  overrides = [r for r in rest if r.startswith('--config.')]
+  if len(overrides) != len(rest):
+    parser.error('unrecognized arguments: ' + ' '.join(r for r in rest if r not in overrides))
+  result = time_to_accuracy.time_to(args.config, args.time_to, seeds, args.max_epochs, overrides,
+                                    args.reference)
+  result.update(machine())
+  result['command'] = 'python -m train.bench ' + shlex.join(
+      a for a in (argv or sys.argv[1:]) if a != '--record')
+  print(json.dumps(result, sort_keys=True))
   return 0
 
 

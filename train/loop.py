@@ -205,8 +205,9 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
                                                         if k == 'accuracy'}})
         pending, s_log = [], step
       if _due(step, config.eval_every) and not done:
+        t_eval = time.perf_counter()
         last_eval = evaluate(state)
-        writer.write(step, 'eval', last_eval)
+        writer.write(step, 'eval', {**last_eval, 'eval_s': round(time.perf_counter() - t_eval, 3)})
         _write_plots(config, workdir, objective, state, pipeline, tables)
       if _due(step, config.ckpt_every) or stopping:
         ckpt.save(step, state, meta(step), force=True)
@@ -217,9 +218,11 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
 
     preempted = step < config.num_steps
     if not preempted:
+      t_eval = time.perf_counter()
       last_eval = evaluate(state)
       if not (logged_final_eval and step == start):
-        writer.write(step, 'eval', last_eval)
+        writer.write(step, 'eval', {**last_eval,
+                                    'eval_s': round(time.perf_counter() - t_eval, 3)})
       _write_plots(config, workdir, objective, state, pipeline, tables)
     ckpt.close()     # waits for the last async save; a failed save raises here
   except BaseException:

@@ -63,7 +63,7 @@ def learning_curves(rows: list[dict], path):
   """One panel per metric, train and eval lines over steps."""
   names = sorted({k for r in rows for k, v in r.items()
                   if isinstance(v, (int, float)) and k not in ('step', 'time', 'count')
-                  and not k.endswith('_per_s')})
+                  and not k.endswith('_per_s') and k != 'eval_s'})   # timings
   names = [n for n in names if n != 'lr'] + (['lr'] if 'lr' in names else [])
   if not names:
     return None
