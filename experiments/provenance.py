@@ -7,28 +7,93 @@ import platform
 import subprocess
 
 import jax
+from etils import epath
 
 
-def _is_record(line: str) -> bool:
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CODE = ('models/', 'train/', 'experiments/')   # where an untracked file is code that runs
+
+
+def _is_record(path: str) -> bool:
   """Recorded outputs (bench lines, claim JSON) do not make the code that produced them dirty."""
-  path = line[3:].strip()
   return path == 'experiments/bench/results.jsonl' or fnmatch.fnmatch(path, 'experiments/*/results/*.json')
 
 
+def changed_files() -> list[str]:
+  """Files that make the tree differ from HEAD's code: tracked files changed anywhere, and
+  untracked (not ignored) files under models/, train/ and experiments/ (a new module there runs
+  as much as a changed one); records excepted. Raises OSError or CalledProcessError without git."""
+  status = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=all'], cwd=ROOT,
+                          capture_output=True, text=True, check=True).stdout
+  changed = []
+  for line in status.splitlines():
+    if not line.strip():
+      continue
+    path = line[3:].strip().split(' -> ')[-1].strip('"')
+    if _is_record(path) or (line.startswith('??') and not path.startswith(CODE)):
+      continue
+    changed.append(path)
+  return changed
+
+
 def commit() -> str:
-  """Short hash of HEAD, with '+dirty' when tracked files other than records differ from it."""
-  root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+  """Short hash of HEAD, with '+dirty' when changed_files() names any."""
   if os.environ.get('NNZOO_COMMIT'):   # a launcher that copied a clean tree of this commit elsewhere
     return os.environ['NNZOO_COMMIT']
   try:
-    head = subprocess.run(['git', 'rev-parse', '--short=10', 'HEAD'], cwd=root, capture_output=True,
+    head = subprocess.run(['git', 'rev-parse', '--short=10', 'HEAD'], cwd=ROOT, capture_output=True,
                           text=True, check=True).stdout.strip()
-    status = subprocess.run(['git', 'status', '--porcelain', '--untracked-files=no'], cwd=root,
-                            capture_output=True, text=True).stdout
-    dirty = [l for l in status.splitlines() if l.strip() and not _is_record(l)]
-    return head + ('+dirty' if dirty else '')
+    return head + ('+dirty' if changed_files() else '')
   except (OSError, subprocess.CalledProcessError):
     return 'unknown'
+
+
+def require_clean():
+  """For `--record`: a recorded number comes from a clean tree at the commit it names, so a
+  changed or untracked code file, or a commit named by hand, stops the run before it starts."""
+  from train.errors import UserError
+  if os.environ.get('NNZOO_COMMIT'):
+    raise UserError(f'--record names the commit it finds itself; NNZOO_COMMIT is set (to '
+                    f'{os.environ["NNZOO_COMMIT"]!r}): unset it and record from the checkout')
+  try:
+    changed = changed_files()
+  except (OSError, subprocess.CalledProcessError):
+    raise UserError('--record needs a git checkout (the commit is part of the record); '
+                    f'{ROOT} is not one') from None
+  if changed:
+    raise UserError(f'--record needs a clean tree; commit or stash the changed files: '
+                    f'{", ".join(changed)}')
+
+
+def reusable_commit() -> str | None:
+  """The commit a finished run must have been trained at to be read back instead of trained:
+  this one, when it names the code (clean); None (train everything) when it does not."""
+  here = commit()
+  return None if here == 'unknown' or here.endswith('+dirty') else here
+
+
+RUN_COMMIT = 'commit.txt'   # beside a finished run's summary.json: the commit that trained it
+
+
+def train_or_reuse(config, workdir) -> dict:
+  """The eval summary of `config` trained in `workdir`, or of the finished run there when this
+  clean commit trained it (loop.finished_run checks the config): a study run again, or resumed
+  after a kill, skips what it has, and one run at a later commit trains again instead of
+  reporting older code's numbers (a run this process trained is read back whatever the commit).
+  Reuse is counted by train.tally."""
+  from train import loop
+  from train import tally
+  here, mark = reusable_commit(), epath.Path(workdir) / RUN_COMMIT
+  if tally.made_here(workdir) or (
+      here is not None and mark.exists() and mark.read_text().strip() == here):
+    done = loop.finished_run(config, workdir)
+    if done is not None:
+      tally.reused(workdir, here)
+      return done
+  trained_at = commit()   # the code that runs is the code at the start
+  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+  mark.write_text(trained_at + '\n')
+  return summary
 
 
 def cpu_name() -> str:

@@ -3,7 +3,11 @@
 Runs the record's CPU-scale claim, prints paper setting / paper value / our setting / our value
 (mean ± std over seeds) / threshold / PASS or FAIL, writes the table as JSON into the workdir, and
 exits 1 if the claim fails. `--record` also stores the JSON under experiments/<study>/results/,
-from where `python -m experiments.report` builds the README tables.
+from where `python -m experiments.report` builds the README tables; it refuses (exit 2, before
+training) a tree with changed files or untracked code under models/, train/ or experiments/, and
+NNZOO_COMMIT set by hand. The JSON counts the runs trained for it and those read back from a cache
+(only ones trained at this same commit are), with `train_s`, the time spent training, beside
+`wall_s`.
 """
 
 import argparse
@@ -21,6 +25,7 @@ from etils import epath
 from experiments import provenance
 from experiments import records
 from train import config as config_lib
+from train import tally
 from train.errors import ArgumentParser, UserError
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -59,6 +64,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
   if threshold is not None:
     claim = dataclasses.replace(claim, threshold=threshold)
   stamp = provenance.stamp()   # the code that runs is the code at the start
+  tally.reset()   # the runs trained for this claim, and those read back instead
   values, details, t0 = [], [], time.time()
   for seed in seeds:
     wd = epath.Path(workdir) / f'seed{seed}'
@@ -82,6 +88,7 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
       'threshold': claim.threshold, 'direction': claim.direction,
       'margin': records.margin(mean, std, claim.threshold, claim.direction),
       'passed': claim.passes(mean), 'wall_s': round(time.time() - t0, 1),
+      **tally.counts(),   # runs_trained, runs_reused, reused_commits, train_s
       **({'details': details} if details else {}),
       **({'paper_number': record.paper_number} if record.paper_number is not None else {}),
       **stamp,
@@ -105,6 +112,10 @@ def table(result) -> str:
        f'{result["threshold"]})'),
       ('provenance', f'commit {result["commit"]}, {result["hardware"]}, {result["date"]}, '
                      f'{result["wall_s"]} s'),
+      ('runs', f'{result["runs_trained"]} trained here ({result["train_s"]} s), '
+               f'{result["runs_reused"]} read back'
+               + (f' (trained at {", ".join(result["reused_commits"])})'
+                  if result['reused_commits'] else '')),
   ]
   width = max(len(k) for k, _ in rows)
   return '\n'.join(f'{k:<{width}}  {v}' for k, v in rows)
@@ -143,6 +154,8 @@ def main(argv=None):
   try:
     rel = os.path.relpath(os.path.abspath(args.config), os.path.join(REPO, 'experiments'))
     workdir = args.workdir or os.path.join('runs', 'reproduce', os.path.splitext(rel)[0])
+    if args.record and not args.full:
+      provenance.require_clean()   # before any training: a record is of a commit's code
     if args.full:
       return _full(args.config, workdir, overrides)
     _, _, result = run_claim(args.config, workdir, seeds, args.threshold, overrides)
@@ -164,6 +177,11 @@ def main(argv=None):
   out.write_text(json.dumps(result, indent=2))
   print(f'wrote {out}')
   if args.record:
+    now = provenance.commit()
+    if now != result['commit']:
+      print(f'nnzoo: error: not recorded: the tree changed during the run ({result["commit"]} at '
+            f'the start, {now} now); the result is in {out}', file=sys.stderr)
+      return 2
     path = results_path(args.config)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(result, indent=2) + '\n')

@@ -32,6 +32,7 @@ from train import objectives
 from train import optimizer as optimizer_lib
 from train import preemption
 from train import sharding as sharding_lib
+from train import tally
 from train import transfer
 from train import xla_options as xla_options_lib
 from train.errors import UserError
@@ -65,9 +66,13 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
   """
   installed_here = not preemption.STOP._old   # __main__ installs it before the heavy imports
   stop = preemption.STOP.install()
+  t0 = time.time()
   try:
     with contextlib.ExitStack() as held:   # what the run holds until it ends: the workdir's lock
-      return _train(config, workdir, overwrite, stop_after, progress, stop, held)
+      summary = _train(config, workdir, overwrite, stop_after, progress, stop, held)
+    # A recorded result says how many runs were made for it (experiments.reproduce).
+    tally.trained(workdir, time.time() - t0)
+    return summary
   finally:
     if installed_here:
       stop.restore()

@@ -102,28 +102,38 @@ def train_eval(config, seed, workdir, overrides=()):
   """Trains `config` with `seed` in `workdir` and returns its final eval metrics (for measures).
 
   The comparative claims of this study share an arm (this file's default CapsNet, same seeds): a
-  finished run of exactly the same config (its full JSON, seed included) is read back from
-  runs/capsnet_arms/ instead of being trained again. Training is deterministic given config and
-  seed, so this only saves time; delete the folder to retrain everything.
+  finished run of exactly the same config (its full JSON, seed included) trained at this same
+  commit is read back from runs/capsnet_arms/ instead of being trained again. The key carries the
+  commit, so code of another commit (or a changed tree, which names no code: it is never read
+  back nor stored) trains again; training is deterministic given code, config and seed, so this
+  only saves time. Reuse is counted by train.tally, and so written into a recorded result.
   """
   import hashlib
   import json
   import shutil
   from etils import epath
+  from experiments import provenance
   from train import config as config_lib
   from train import loop
+  from train import tally
   with config.unlocked():
     config.seed = seed
   config_lib.apply_overrides(config, list(overrides))
-  key = hashlib.sha256(config_lib.to_json(config).encode()).hexdigest()[:16]
+  here = provenance.reusable_commit()
+  if here is None:
+    return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']
+  key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}'.encode()).hexdigest()[:16]
   cached = epath.Path(ARMS_CACHE) / key / 'summary.json'
   if cached.exists():
-    print(f'    (reusing the finished run {cached.parent})', flush=True)
+    print(f'    (reusing the finished run {cached.parent}, trained at {here})', flush=True)
+    tally.reused(cached.parent, here)
     return json.loads(cached.read_text())['eval']
   evaluation = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']
   cached.parent.mkdir(parents=True, exist_ok=True)
   shutil.copy(epath.Path(workdir) / 'config.json', cached.parent / 'config.json')
+  (cached.parent / provenance.RUN_COMMIT).write_text(here + '\n')
   shutil.copy(epath.Path(workdir) / 'summary.json', cached)
+  tally.also_at(cached.parent)
   return evaluation
 
 

@@ -96,7 +96,8 @@ def benchmark_median(cache_dir):
 
   Without the benchmark (experiments/nas/table.py or its table file not in this checkout) the
   median comes from FALLBACK_ARCHS random architectures of the space trained here once (seed 0
-  each, cached in cache_dir/random_median.json) for FALLBACK_BUDGET steps, the same way.
+  each, cached in cache_dir/random_median.json with the commit that trained them, read back at that
+  commit only) for FALLBACK_BUDGET steps, the same way.
   """
   try:
     from experiments.nas import table
@@ -109,11 +110,19 @@ def benchmark_median(cache_dir):
 
 def _random_median(cache_dir):
   import numpy as np
+  from experiments import provenance
   from models import nas_mlp
   from train import loop
-  path = cache_dir / 'random_median.json'
+  from train import tally
+  path, here = cache_dir / 'random_median.json', provenance.reusable_commit()
   if path.exists():
-    return json.loads(path.read_text())['median']
+    done = json.loads(path.read_text())
+    # Runs of other code (or of a changed tree, unless this process trained them) train again.
+    if tally.made_here(path) or (here is not None and done.get('commit') == here):
+      for _ in done['accuracies']:
+        tally.reused(path, here)
+      return done['median']
+  trained_at = provenance.commit()
   archs = nas_mlp.all_architectures()
   picks = np.random.default_rng(0).choice(len(archs), FALLBACK_ARCHS, replace=False)
   accuracies = {}
@@ -125,7 +134,8 @@ def _random_median(cache_dir):
   median = float(np.median(list(accuracies.values())))
   cache_dir.mkdir(parents=True, exist_ok=True)
   path.write_text(json.dumps({'median': median, 'budget': FALLBACK_BUDGET,
-                              'accuracies': accuracies}, indent=1))
+                              'accuracies': accuracies, 'commit': trained_at}, indent=1))
+  tally.also_at(path)
   print(f'  median of {FALLBACK_ARCHS} random architectures at {FALLBACK_BUDGET} steps: '
         f'{median:.4f}', flush=True)
   return median

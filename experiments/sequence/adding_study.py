@@ -12,7 +12,8 @@ seeds different values), so the study reports the fraction of seeds solved, and 
 where the gap holds on every seed.
 
 Every run is an ordinary `train.loop.train_and_evaluate` in WORKDIR/<cell>_t<T>/seed<s>; a
-finished run of the same config is reused, so a killed study resumes where it stopped. The table
+finished run of the same config trained at the same clean commit is reused, so a killed study
+resumes where it stopped (`experiments.provenance.train_or_reuse`). The table
 (JSON + Markdown + a plot) goes into the workdir; `--record` also writes results/adding_study.json
 with the commit and hardware, from which experiments/sequence/README.md's table is generated.
 """
@@ -45,13 +46,10 @@ def config(cell: str, length: int, seed: int):
 
 
 def test_mse(cell: str, length: int, seed: int, workdir) -> float:
-  """Trains one run, or reads the finished run of the same config in `workdir`."""
-  from train import loop
-  c = config(cell, length, seed)
-  done = loop.finished_run(c, workdir)
-  if done is not None:
-    return done['eval']['mse']
-  return loop.train_and_evaluate(c, workdir, overwrite=True, progress=False)['eval']['mse']
+  """Trains one run, or reads the finished run of the same config in `workdir` when this commit
+  trained it."""
+  from experiments import provenance
+  return provenance.train_or_reuse(config(cell, length, seed), workdir)['eval']['mse']
 
 
 def run(workdir, cells=CELLS, lengths=LENGTHS, seeds=SEEDS) -> dict:
@@ -169,8 +167,18 @@ def main(argv=None):
   unknown = [c for c in cells if c not in CELLS]
   if unknown:
     parser.error(f'unknown cell {unknown[0]!r}; use {", ".join(CELLS)}')
+  if args.record:
+    from train.errors import UserError
+    try:
+      provenance.require_clean()   # before any training: a record is of a commit's code
+    except UserError as e:
+      print(f'nnzoo: error: {e}', file=sys.stderr)
+      return e.exit_code
+  from train import tally
   stamp = provenance.stamp()   # the code that runs is the code at the start
+  tally.reset()
   result = run(args.workdir, cells, _ints(args.lengths), _ints(args.seeds))
+  result.update(tally.counts())   # runs_trained, runs_reused, reused_commits, train_s
   argv = sys.argv[1:] if argv is None else argv
   result['command'] = 'python -m experiments.sequence.adding_study ' + ' '.join(
       a for a in argv if a != '--record')

@@ -11,8 +11,8 @@ import json
 
 from etils import epath
 
+from experiments import provenance
 from train import config as config_lib
-from train import loop
 
 # The task: 'digits' is scikit-learn's 8x8 digits; 'shifted' the same digits upsampled to 12x12
 # and placed on a 16x16 canvas at a random shift of up to 2 pixels (train/datasets/affine_digits.py,
@@ -65,10 +65,7 @@ def target_config(seed: int, layers: int, mode: str, per_class: int, source: str
 
 
 def _run(config, workdir):
-  done = loop.finished_run(config, workdir)   # a finished run of this config is reused
-  if done is not None:
-    return done['eval']['accuracy']
-  return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']['accuracy']
+  return provenance.train_or_reuse(config, workdir)['eval']['accuracy']
 
 
 def accuracy(seed, layers, mode, per_class, workdir, task='digits', target_seed=None) -> float:
