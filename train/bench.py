@@ -579,18 +579,8 @@ def record(result: dict) -> None:
 
 
 def _main(argv=None):
-  from train.errors import UserError, report_bug
-  try:
-    return main(argv)
-  except UserError as e:
-    if os.environ.get('NNZOO_DEBUG'):
-      raise
-    print(f'nnzoo: error: {e}', file=sys.stderr)
-    return e.exit_code
-  except Exception as e:  # noqa: BLE001 - anything else is a bug: said so, with its traceback
-    if os.environ.get('NNZOO_DEBUG'):
-      raise
-    return report_bug(e)
+  from train.errors import run_command
+  return run_command(main, argv)
 
 
 if __name__ == '__main__':

@@ -155,6 +155,41 @@ def load(spec: str) -> ml_collections.ConfigDict:
   return config
 
 
+def from_json(text: str) -> ml_collections.ConfigDict:
+  """The config that a run wrote to its workdir's config.json, locked, for tools that read a
+  finished run (train.explain). Keys the engine gained since that run keep their defaults (the run
+  behaved as the default does); JSON's lists become tuples again, as configs write them."""
+  try:
+    saved = json.loads(text)
+  except ValueError as e:
+    raise UserError(f'config.json is not JSON ({e})') from None
+  if not isinstance(saved, dict):
+    raise UserError('config.json does not hold a config (a JSON object)')
+  config = base_config()
+  _fill(config, saved)
+  config.lock()
+  return config
+
+
+def _fill(node, saved: dict) -> None:
+  for key, value in saved.items():
+    if isinstance(value, dict) and isinstance(node.get(key), ml_collections.ConfigDict) and (
+        key not in ('model', 'objective_args', 'mesh')):
+      _fill(node[key], value)
+    elif isinstance(value, dict):   # a section whose keys are the run's own: taken whole
+      node[key] = ml_collections.ConfigDict(_tuples(value))
+    else:
+      node[key] = _tuples(value)
+
+
+def _tuples(value):
+  if isinstance(value, list):
+    return tuple(_tuples(v) for v in value)
+  if isinstance(value, dict):
+    return {k: _tuples(v) for k, v in value.items()}
+  return value
+
+
 def _import_file(path):
   name = 'nnzoo_config_' + os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(name, path)

@@ -2,6 +2,7 @@
 escapes a command is a bug in nnzoo: one line that says so, then the traceback, exit code 1."""
 
 import argparse
+import os
 import sys
 import traceback
 
@@ -26,6 +27,22 @@ def report_bug(e: BaseException, file=None) -> int:
   traceback.print_exception(e, file=file)
   file.flush()
   return BUG_EXIT_CODE
+
+
+def run_command(main, argv=None) -> int:
+  """`main(argv)` of a command-line tool, with the exit codes of every nnzoo command: a UserError
+  is its one line and exit code, anything else a bug (report_bug). NNZOO_DEBUG=1 lets both raise."""
+  try:
+    return main(argv)
+  except UserError as e:
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
+    print(f'nnzoo: error: {e}', file=sys.stderr)
+    return e.exit_code
+  except Exception as e:  # noqa: BLE001 - anything else is a bug: said so, with its traceback
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
+    return report_bug(e)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -149,3 +149,43 @@ def confusion_matrix(matrix, names, path):
                fontsize=9)
   fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
   return save(fig, path)
+
+
+def attribution_grid(images, maps, labels, predicted, names, signed: bool, title: str, path,
+                     cols: int = 8):
+  """Per example, three stacked panels: the input, its attribution map and the map over the input;
+  titled 'true / pred' with the class names (red when wrong). A signed map (integrated gradients)
+  is blue-white-red around 0, a magnitude map (gradients) black to yellow; each example has its
+  own scale, since attributions are compared within an image, not between images."""
+  if not fits_images(images, path):
+    return None
+  images, maps = np.asarray(images), np.asarray(maps)
+  n = len(images)
+  cols = min(cols, n)
+  rows = -(-n // cols)
+  fig, axes = plt.subplots(3 * rows, cols, figsize=(cols * 1.15, rows * 3.6), squeeze=False)
+  for ax in axes.flat:
+    ax.axis('off')
+  grey = images.ndim == 3 or images.shape[-1] == 1
+  name = lambda k: names[k] if 0 <= k < len(names) and names[k] else str(k)  # noqa: E731
+  for i in range(n):
+    r, c = 3 * (i // cols), i % cols
+    image = np.clip(images[i].squeeze(), 0, 1)
+    top = float(np.abs(maps[i]).max()) or 1.0
+    scale = dict(cmap='bwr', vmin=-top, vmax=top) if signed else dict(cmap='inferno', vmin=0,
+                                                                      vmax=top)
+    axes[r, c].imshow(image, cmap='gray' if grey else None, vmin=0, vmax=1)
+    axes[r, c].set_title(f'{name(int(labels[i]))} / {name(int(predicted[i]))}', fontsize=7,
+                         color='black' if labels[i] == predicted[i] else 'red')
+    axes[r + 1, c].imshow(maps[i], **scale)
+    axes[r + 2, c].imshow(image, cmap='gray' if grey else None, vmin=0, vmax=1)
+    # Opaque where the attribution is large, clear where it is ~0: the digit shows through.
+    axes[r + 2, c].imshow(maps[i], alpha=np.clip(np.abs(maps[i]) / top, 0, 1), **scale)
+  for r in range(rows):
+    for k, what in enumerate(('input', 'attribution', 'overlay')):
+      axes[3 * r + k, 0].axis('on')
+      axes[3 * r + k, 0].set_xticks([])
+      axes[3 * r + k, 0].set_yticks([])
+      axes[3 * r + k, 0].set_ylabel(what, fontsize=7)
+  fig.suptitle(f'{title}\ntrue / predicted class', fontsize=8)
+  return save(fig, path)

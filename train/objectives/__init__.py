@@ -17,6 +17,10 @@ Every objective is a class built as `Objective(config, model, tx)` with:
                                                 for logs and learning curves, given the
                                                 optimizer's lr there; default {'lr': lr} (a SOM
                                                 logs its radius and rate, which it follows instead)
+  class_scores(outputs) -> [B, K]               optional: one score per class, the largest the
+                                                predicted class (logits, capsule lengths), from
+                                                what `forward` returns in evaluation; the objectives
+                                                that have it are the ones train.explain explains
 
 The loop jits `train_step` and `eval_step` with the state's shardings and never asks which family
 it is training. A new kind of training is a new class here, not a branch in the loop.

@@ -155,9 +155,14 @@ class Capsule(LossObjective):
       out['target'] = jnp.stack([batch[k] for k in self.part_keys], 1)
     return (out, state) if mutable is not False else out
 
+  def class_scores(self, outputs):
+    """[B, J] class scores, the longest capsule (or most active one) the predicted class: CapsNet's
+    capsule lengths, matrix capsules' activations. What train.explain attributes to the input."""
+    return outputs['lengths'] if 'lengths' in outputs else outputs['activations']
+
   def per_example(self, outputs, batch):
     labels = batch[self.label_key]
-    scores = outputs['lengths'] if 'lengths' in outputs else outputs['activations']
+    scores = self.class_scores(outputs)
     if self.two_digits:
       both = [labels, batch[self.label2_key]]
       metrics = multilabel.top_k_metrics(scores, both)
@@ -186,8 +191,8 @@ class Capsule(LossObjective):
   def eval_tables(self, outputs, batch):
     if self.two_digits:   # two classes per input: no single predicted class to count
       return {}
-    scores = outputs['lengths'] if 'lengths' in outputs else outputs['activations']
-    return classification.confusion_table(scores, batch[self.label_key], batch['mask'])
+    return classification.confusion_table(self.class_scores(outputs), batch[self.label_key],
+                                          batch['mask'])
 
   # -- pictures ----------------------------------------------------------------------------------
   def plot_tables(self, tables, directory, label_names=()):

@@ -30,10 +30,13 @@ class Classification(LossObjective):
     correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
     return losses, {'accuracy': correct}
 
+  def class_scores(self, outputs):
+    """[B, K] scores whose largest is the predicted class: the logits (without an auxiliary
+    head's). What train.explain attributes to the input."""
+    return outputs[0] if isinstance(outputs, tuple) else outputs
+
   def eval_tables(self, logits, batch):
-    if isinstance(logits, tuple):
-      logits = logits[0]
-    return confusion_table(logits, batch[self.label_key], batch['mask'])
+    return confusion_table(self.class_scores(logits), batch[self.label_key], batch['mask'])
 
   def plot_tables(self, tables, directory, label_names=()):
     return draw_confusion(tables, directory, label_names)
