@@ -21,9 +21,14 @@ overrides:
   --config.KEY=VALUE    set any key of the config (dotted path); VALUE is a Python literal or a bare
                         string. Unknown keys stop the run and name the nearest valid ones.
   --config.mesh.data=4 --config.sharding.fsdp=True   devices and parameter placement
+  --config.optimizer.accumulate_steps=4   K micro-batches a step (less memory, same step)
+  --config.optimizer.ema_decay=0.999 --config.eval_ema=True   evaluate the parameters' average
+  --config.profile_steps='(100, 110)'     a jax.profiler trace of those steps in DIR/profile/
 
 workdir: config.json, metrics.jsonl, tensorboard/, plots/, checkpoints/, summary.json; lock
          while a run holds it (a second run on the same workdir stops, exit 2)
+afterwards: python -m train.evaluate --workdir DIR (any checkpoint, any devices; one JSON line),
+            python -m train.export --workdir DIR --out FILE.npz (parameters as named arrays)
 exit codes: 0 done or stopped cleanly by SIGTERM/SIGINT (checkpoint written), 2 bad input,
             3 non-finite loss, 4 disk full; 1 an internal error (a bug: its traceback follows)
 """
