@@ -82,6 +82,28 @@ class Checkpointer:
       manager.close()
 
 
+def restore(directory, abstract_state, step: int | None = None):
+  """(step, state, meta) of step `step` (None: the newest) restored into `abstract_state`'s
+  shapes and shardings, whatever topology wrote it: orbax reads each array into this process's
+  placement (a run saved from 8 devices restores onto 1). Read only: nothing is saved, moved or
+  deleted. FileNotFoundError names what is missing."""
+  directory = directory if '://' in str(directory) else os.path.abspath(directory)
+  handlers = {'state': ocp.StandardCheckpointHandler(), 'meta': ocp.JsonCheckpointHandler()}
+  if not epath.Path(directory).exists():
+    raise FileNotFoundError(f'no checkpoints directory {directory}')
+  options = ocp.CheckpointManagerOptions(read_only=True)
+  with ocp.CheckpointManager(epath.Path(directory), item_handlers=handlers,
+                             options=options) as manager:
+    steps = sorted(manager.all_steps())
+    step = (steps[-1] if steps else None) if step is None else step
+    if step not in steps:
+      raise FileNotFoundError(f'no checkpoint of step {step} in {directory} (steps: '
+                              f'{", ".join(map(str, steps)) or "none"})')
+    restored = manager.restore(step, args=ocp.args.Composite(
+        state=ocp.args.StandardRestore(abstract_state), meta=ocp.args.JsonRestore()))
+  return step, restored.state, dict(restored.meta)
+
+
 def read_state(directory, step: int | None = None):
   """(step, state as a pytree of numpy arrays) from a run's checkpoints, whatever topology (devices,
   processes) wrote it; `step=None` is the newest. For inspection, tests and transfer learning."""

@@ -52,6 +52,13 @@ def base_config() -> ml_collections.ConfigDict:
   # have large temporaries (the bench workloads: 12-28% faster), loses where the data pipeline's
   # threads allocate a lot (the 8x8-digits CNN: 10% slower). Set before JAX starts its devices.
   c.retain_freed_memory = False
+  # Evaluate (and draw) the exponential moving average of the parameters that the optimizer keeps
+  # when optimizer.ema_decay > 0, instead of the raw parameters.
+  c.eval_ema = False
+  # (START, STOP): a jax.profiler trace of the train steps that take the state from step START to
+  # step STOP, written to workdir/profile/ (TensorBoard's profile plugin or Perfetto read it).
+  # () = off.
+  c.profile_steps = ()
 
   # Model: `name` picks the family in models/, `variant` a row of its table; the other keys
   # override fields of that row. Model keys are checked against the module's fields.
@@ -107,6 +114,14 @@ def base_config() -> ml_collections.ConfigDict:
   c.optimizer.freeze = ()
   c.optimizer.train_only = ()
   c.optimizer.lr_multipliers = ()   # ((regex, factor), ...), first match wins
+  # Gradient accumulation: each optimizer step takes the mean gradient of K micro-batches of
+  # batch_size / K examples, run one after another (activation memory of one micro-batch).
+  # `step`, num_steps, schedules, logs and checkpoints count optimizer steps.
+  c.optimizer.accumulate_steps = 1
+  # > 0: the optimizer state also keeps an exponential moving average of the parameters,
+  # ema <- decay * ema + (1 - decay) * params after each step (checkpointed and sharded like the
+  # parameters); config.eval_ema evaluates it. 0 = off.
+  c.optimizer.ema_decay = 0.0
 
   # Transfer learning: start from another run's parameters (fresh runs only; a workdir with
   # checkpoints resumes from them). Parameters whose path matches `load` and not `reinit` are
@@ -362,6 +377,16 @@ def validate(config) -> None:
   for key in ('warmup_steps', 'decay_steps'):
     if o[key] < 0:
       raise UserError(f'config.optimizer.{key} must be 0 or positive, got {o[key]}')
+  if o.accumulate_steps < 1 or d.batch_size % o.accumulate_steps:
+    raise UserError(f'config.optimizer.accumulate_steps={o.accumulate_steps} must be a positive '
+                    f'divisor of config.data.batch_size={d.batch_size} (micro-batches of '
+                    f'batch_size / accumulate_steps examples)')
+  if not 0 <= o.ema_decay < 1:
+    raise UserError(f'config.optimizer.ema_decay must be in [0, 1) (0 = off), got {o.ema_decay}')
+  if config.eval_ema and not o.ema_decay:
+    raise UserError('config.eval_ema=True evaluates the parameters\' moving average: set '
+                    'config.optimizer.ema_decay too (e.g. 0.999)')
+  _check_profile_steps(config.profile_steps, config.num_steps)
   _check_patterns('optimizer.freeze', o.freeze)
   _check_patterns('optimizer.train_only', o.train_only)
   _check_pairs('optimizer.lr_multipliers', o.lr_multipliers, _is_finite_number, 'a number')
@@ -391,6 +416,17 @@ def validate(config) -> None:
 
 
 MAX_CPU_DEVICES = 1024
+
+
+def _check_profile_steps(steps, num_steps):
+  if isinstance(steps, (tuple, list)) and not steps:
+    return
+  ok = (isinstance(steps, (tuple, list)) and len(steps) == 2 and
+        all(isinstance(s, int) and not isinstance(s, bool) for s in steps))
+  if not ok or not 0 <= steps[0] < steps[1] <= num_steps:
+    shown = tuple(steps) if isinstance(steps, (tuple, list)) else steps
+    raise UserError(f'config.profile_steps={shown!r} must be (START, STOP) with 0 <= START < STOP '
+                    f'<= num_steps ({num_steps}), or () for none')
 
 
 def _check_patterns(key, patterns):
@@ -441,6 +477,31 @@ def _json_default(x):
   if isinstance(x, tuple):
     return list(x)
   return str(x)
+
+
+def with_defaults(saved: dict, defaults: dict) -> dict:
+  """A saved config.json's dict with the keys the engine gained after it was written added as
+  their defaults (the engine then behaved as the default does)."""
+  out = dict(saved)
+  for k, v in defaults.items():
+    if k not in out:
+      out[k] = v
+    elif isinstance(v, dict) and isinstance(out[k], dict) and k not in ('model', 'objective_args'):
+      out[k] = with_defaults(out[k], v)
+  return out
+
+
+def from_saved(saved: dict) -> ml_collections.ConfigDict:
+  """A run's config.json (as a dict) back as the config it was: JSON's lists as tuples again,
+  keys added to the engine since as their defaults. Unlocked, so overrides may follow."""
+  def tuples(x):
+    if isinstance(x, dict):
+      return {k: tuples(v) for k, v in x.items()}
+    if isinstance(x, list):
+      return tuple(tuples(v) for v in x)
+    return x
+  merged = with_defaults(saved, json.loads(to_json(base_config())))
+  return ml_collections.ConfigDict(tuples(merged))
 
 
 def diff(a: dict, b: dict, prefix='') -> list[str]:

@@ -31,6 +31,7 @@ from train import metrics as metrics_lib
 from train import objectives
 from train import optimizer as optimizer_lib
 from train import preemption
+from train import profile as profile_lib
 from train import sharding as sharding_lib
 from train import tally
 from train import transfer
@@ -43,7 +44,7 @@ log = logging.getLogger('nnzoo')
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
                      'data.prefetch', 'data.data_dir', 'init_from.workdir',
                      'xla_options', 'cpu_devices',   # kernels and devices, not the math
-                     'retain_freed_memory')
+                     'retain_freed_memory', 'profile_steps')
 
 
 MAX_IN_FLIGHT = 2
@@ -102,7 +103,6 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   # --- Mesh: all devices of all processes -------------------------------------------------------
   mesh = sharding_lib.make_mesh(config.mesh)
   batch_sharding = sharding_lib.batch_sharding(mesh)
-  replicated = sharding_lib.replicated(mesh)
 
   # --- Data ------------------------------------------------------------------------------------
   pipeline = data.make_pipeline(config)
@@ -139,32 +139,11 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   t0 = time.perf_counter()
   train_step = _check_shapes(lambda: run.compiled_train_step(state, first), config, first,
                              'its train step')
-  eval_jit = jax.jit(objective.eval_step, in_shardings=(state_sharding, batch_sharding),
-                     out_shardings=replicated, compiler_options=run.compiler_options)
   compile_s = time.perf_counter() - t0
-  compiled_eval = []   # compiled at the first evaluation (every eval batch has one shape)
+  evaluate = Evaluator(config, run, pipeline)   # its step compiles at the first evaluation
 
-  def eval_step(state, batch):
-    if not compiled_eval:
-      compiled_eval.append(_check_shapes(lambda: eval_jit.lower(state, batch).compile(), config,
-                                         batch, 'its eval step'))
-    return compiled_eval[0](state, batch)
-
-  tables = {}   # the last evaluation's array-valued sums
-
-  def evaluate(state):
-    sums = None
-    for local in pipeline.eval_batches():
-      out = eval_step(state, data.global_batch(local, batch_sharding))
-      sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
-    sums = jax.device_get(sums)
-    count = float(sums.pop('count'))
-    # Array-valued sums (a confusion matrix) are pictures, not metrics: kept for the plots.
-    tables.clear()
-    tables.update({k: sums.pop(k) for k in list(sums) if np.ndim(sums[k])})
-    means = {k: float(v) / count for k, v in sums.items()}
-    # Metrics that are not means over examples (perplexity = exp(mean loss)) come from the means.
-    return objective.summarize(means) if hasattr(objective, 'summarize') else means
+  def shown(state):   # what evaluations and pictures see: the raw parameters or their EMA
+    return with_eval_params(config, state)
 
   def meta(step):
     return {'step': step, 'data': {'next_step': step, 'shuffle_seed': pipeline.shuffle_seed,
@@ -181,9 +160,11 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   t_log, t_train, s_log = time.perf_counter(), 0.0, start
   step = start
   skipped = 0
+  profiler = profile_lib.StepProfiler(config.profile_steps, workdir / 'profile')
   try:
     for batch in batches:
-      state, step_metrics = train_step(state, batch)   # asynchronous: no host sync here
+      with profiler.step(step):
+        state, step_metrics = train_step(state, batch)   # asynchronous: no host sync here
       pending.append(step_metrics)
       # Keep at most MAX_IN_FLIGHT steps queued: enough to hide dispatch, and it bounds memory.
       # (Many queued collective programs also deadlock XLA's CPU runtime on fake devices.)
@@ -191,6 +172,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
       if len(in_flight) > MAX_IN_FLIGHT:
         jax.block_until_ready(in_flight.popleft())
       step += 1
+      profiler.after(step, state)
       done = step == end
       stopping = done or _stop_agreed(stop, step)
       logged = step % config.log_every == 0 or stopping or _due(step, config.ckpt_every)
@@ -211,9 +193,9 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
         pending, s_log = [], step
       if _due(step, config.eval_every) and not done:
         t_eval = time.perf_counter()
-        last_eval = evaluate(state)
+        last_eval = evaluate(shown(state))
         writer.write(step, 'eval', {**last_eval, 'eval_s': round(time.perf_counter() - t_eval, 3)})
-        _write_plots(config, workdir, objective, state, pipeline, tables)
+        _write_plots(config, workdir, objective, shown(state), pipeline, evaluate.tables)
       if _due(step, config.ckpt_every) or stopping:
         ckpt.save(step, state, meta(step), force=True)
       if stopping:
@@ -221,16 +203,19 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
       if logged:  # eval and checkpoint time is not train time
         t_log = time.perf_counter()
 
+    profiler.stop()
     preempted = step < config.num_steps
     if not preempted:
       t_eval = time.perf_counter()
-      last_eval = evaluate(state)
+      last_eval = evaluate(shown(state))
       if not (logged_final_eval and step == start):
         writer.write(step, 'eval', {**last_eval,
                                     'eval_s': round(time.perf_counter() - t_eval, 3)})
-      _write_plots(config, workdir, objective, state, pipeline, tables)
+      _write_plots(config, workdir, objective, shown(state), pipeline, evaluate.tables)
     ckpt.close()     # waits for the last async save; a failed save raises here
   except BaseException:
+    with contextlib.suppress(Exception):
+      profiler.stop()
     # Let a save in flight finish (the last good checkpoint stays complete), then re-raise.
     with contextlib.suppress(Exception):
       ckpt.close()
@@ -284,23 +269,31 @@ class Run:
     fn = self.objective.train_step
     return _skipping_nonfinite(fn) if self.skip_nonfinite else fn
 
-  def compiled_train_step(self, state, batch):
-    """The train step, compiled ahead of time for these shapes, with the state donated."""
+  def lowered_train_step(self, state, batch):
+    """The train step lowered for these shapes (arrays or ShapeDtypeStructs), the state donated."""
     replicated = sharding_lib.replicated(self.batch_sharding.mesh)
     step = jax.jit(self._step_fn(),
                    in_shardings=(self.state_sharding, self.batch_sharding),
                    out_shardings=(self.state_sharding, replicated), donate_argnums=0)
-    return self._compile(step.lower(state, batch))
+    return step.lower(state, batch)
 
-  def _compile(self, lowered):
-    """Compiled with the config's XLA options, or the engine's pick for this step (made once, at
-    the first step compiled, and kept for every later step and the eval step)."""
+  def compiled_train_step(self, state, batch):
+    """The train step, compiled ahead of time for these shapes, with the state donated."""
+    return self._compile(self.lowered_train_step(state, batch))
+
+  def pick_compiler_options(self, lowered) -> None:
+    """The engine's XLA options for this run, from its first lowered step (made once and kept for
+    every later step and the eval step); the config's options when it names any."""
     if self.pick_options:
       platform = xla_options_lib.platform_of(self.batch_sharding.mesh)
       self.compiler_options = xla_options_lib.for_step(lowered, platform)
       self.pick_options = False
       if self.compiler_options:
         log.info('XLA options picked for this step: %s', self.compiler_options)
+
+  def _compile(self, lowered):
+    """Compiled with the config's XLA options, or the engine's pick for this step."""
+    self.pick_compiler_options(lowered)
     return lowered.compile(compiler_options=self.compiler_options)
 
   def compiled_multi_step(self, state, batches):
@@ -327,11 +320,64 @@ def build(config, mesh, batch) -> Run:
   objective = objectives.build(config, model, tx)
   rng = jax.random.PRNGKey(config.seed)
   abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config, batch)
+  if config.eval_ema and not optimizer_lib.has_ema(abstract.opt_state):
+    raise UserError(f'config.eval_ema=True: objective {config.objective} keeps no optimizer state '
+                    f'with a parameter EMA (it takes no optimizer steps); set eval_ema=False')
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
   return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh),
              skip_nonfinite=config.skip_nonfinite,
              compiler_options=xla_options_lib.parse(config.xla_options, mesh),
              pick_options=not config.xla_options)
+
+
+class Evaluator:
+  """`evaluator(state)` -> the eval split's mean metrics: the objective's eval_step over every
+  eval batch (padding masked), summed on device, divided by the count once. Its step is compiled
+  at the first call with the run's XLA options (picked by then: the train step compiles first).
+  Also used by `python -m train.evaluate` on a restored state."""
+
+  def __init__(self, config, run, pipeline):
+    self.config, self.run, self.pipeline = config, run, pipeline
+    self.tables = {}   # the last evaluation's array-valued sums (a confusion matrix): pictures
+    self._compiled = None
+
+  def _step(self, state, batch):
+    if self._compiled is None:
+      run = self.run
+      jitted = jax.jit(run.objective.eval_step, in_shardings=(run.state_sharding,
+                                                               run.batch_sharding),
+                       out_shardings=sharding_lib.replicated(run.batch_sharding.mesh),
+                       compiler_options=run.compiler_options)
+      self._compiled = _check_shapes(lambda: jitted.lower(state, batch).compile(), self.config,
+                                     batch, 'its eval step')
+    return self._compiled(state, batch)
+
+  def __call__(self, state) -> dict:
+    sums = None
+    for local in self.pipeline.eval_batches():
+      out = self._step(state, data.global_batch(local, self.run.batch_sharding))
+      sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
+    sums = jax.device_get(sums)
+    count = float(sums.pop('count'))
+    # Array-valued sums (a confusion matrix) are pictures, not metrics: kept for the plots.
+    self.tables.clear()
+    self.tables.update({k: sums.pop(k) for k in list(sums) if np.ndim(sums[k])})
+    means = {k: float(v) / count for k, v in sums.items()}
+    # Metrics that are not means over examples (perplexity = exp(mean loss)) come from the means.
+    objective = self.run.objective
+    return objective.summarize(means) if hasattr(objective, 'summarize') else means
+
+
+def with_eval_params(config, state):
+  """The state that evaluations and pictures see: with config.eval_ema, its parameters replaced
+  by the moving average the optimizer state keeps (train/optimizer.py); the raw state otherwise."""
+  if not config.eval_ema:
+    return state
+  ema = optimizer_lib.ema_params(state.params, state.opt_state)
+  # Where the EMA and the parameters are placed alike (sharding rules over paths ending in the
+  # parameter's name) this moves nothing; a rule anchored at 'params/' would differ.
+  ema = jax.device_put(ema, jax.tree.map(lambda p: p.sharding, state.params))
+  return state.replace(params=ema)
 
 
 def logged_schedule(objective, step: int, lr: float) -> dict:
@@ -384,18 +430,8 @@ def changed_keys(saved: dict, config) -> list[str]:
   the default does), and RESUMABLE_CHANGES are not differences."""
   defaults = json.loads(config_lib.to_json(config_lib.base_config()))
   current = json.loads(config_lib.to_json(config))
-  return [k for k in config_lib.diff(_with_defaults(saved, defaults), current)
+  return [k for k in config_lib.diff(config_lib.with_defaults(saved, defaults), current)
           if k not in RESUMABLE_CHANGES]
-
-
-def _with_defaults(saved: dict, defaults: dict) -> dict:
-  out = dict(saved)
-  for k, v in defaults.items():
-    if k not in out:
-      out[k] = v
-    elif isinstance(v, dict) and isinstance(out[k], dict) and k not in ('model', 'objective_args'):
-      out[k] = _with_defaults(out[k], v)
-  return out
 
 
 def finished_run(config, workdir) -> dict | None:
@@ -451,7 +487,8 @@ def _prepare_workdir(config, workdir, overwrite):
   if jax.process_index() == 0:
     _remove_temporaries(workdir)
     if overwrite:
-      for name in ('checkpoints', 'metrics.jsonl', 'tensorboard', 'plots', 'summary.json'):
+      for name in ('checkpoints', 'metrics.jsonl', 'tensorboard', 'plots', 'summary.json',
+                   'profile', 'eval'):
         p = workdir / name
         if p.is_dir():
           shutil.rmtree(p) if not str(p).startswith('gs://') else p.rmtree()

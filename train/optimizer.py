@@ -1,6 +1,7 @@
 """The optax gradient transformation and learning-rate schedule named by `config.optimizer`."""
 
 import re
+from typing import Any, NamedTuple
 
 import jax
 import optax
@@ -51,7 +52,56 @@ def make_optimizer(o, num_steps: int) -> tuple[optax.GradientTransformation, opt
   tx = optax.chain(*chain, tx)
   if o.freeze or o.train_only or o.lr_multipliers:
     tx = _by_parameter(tx, o)
+  if o.get('ema_decay', 0.0):
+    tx = optax.chain(tx, parameter_ema(o.ema_decay))
   return tx, schedule
+
+
+class EmaState(NamedTuple):
+  """The moving average of the parameters, a tree like them (so sharding rules over parameter
+  paths place it as they place the parameters, and checkpoints hold it)."""
+  ema: Any
+
+
+def parameter_ema(decay: float) -> optax.GradientTransformation:
+  """Passes the updates through unchanged and keeps ema <- decay * ema + (1 - decay) * new params.
+
+  Last in the chain, it sees the final updates, so params + updates are the parameters the step
+  leaves. Kept in the optimizer state rather than beside it: every objective that owns an
+  optimizer state (a GAN's two, DARTS' weights) gets an EMA with no change of its own, and the
+  checkpoint and sharding paths need none either. It starts at the initial parameters.
+  """
+  def init(params):
+    return EmaState(ema=jax.tree.map(lambda p: p.copy(), params))
+
+  def update(updates, state, params=None):
+    if params is None:
+      raise ValueError('parameter_ema needs the parameters: call update(updates, state, params)')
+    new = optax.apply_updates(params, updates)
+    return updates, EmaState(ema=optax.incremental_update(new, state.ema, 1.0 - decay))
+
+  return optax.GradientTransformation(init, update)
+
+
+def has_ema(opt_state) -> bool:
+  """Whether any optimizer state in `opt_state` keeps a parameter EMA."""
+  return any(isinstance(x, EmaState) for x in jax.tree.leaves(
+      opt_state, is_leaf=lambda x: isinstance(x, EmaState)))
+
+
+def ema_params(params, opt_state):
+  """`params` with every group whose optimizer state keeps an EMA replaced by that EMA.
+
+  One optimizer state for all parameters (a chain ending in EmaState) gives the whole tree; an
+  objective with several parameter groups keeps {group: optimizer state} beside {group: params}
+  (a GAN's 'g' and 'd'), and each group with an EMA gets its own; others stay raw (DARTS' alpha,
+  which its own optimizer updates).
+  """
+  if isinstance(opt_state, tuple) and opt_state and isinstance(opt_state[-1], EmaState):
+    return opt_state[-1].ema
+  if isinstance(params, dict) and isinstance(opt_state, dict):
+    return {k: ema_params(v, opt_state[k]) if k in opt_state else v for k, v in params.items()}
+  return params
 
 
 def _by_parameter(tx, o):

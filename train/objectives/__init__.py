@@ -13,6 +13,10 @@ Every objective is a class built as `Objective(config, model, tx)` with:
                                                 class names of the data set
   summarize(means) -> means                     optional: metrics derived from the eval means
                                                 (perplexity = exp(mean loss)); default: none
+  accumulates                                   optional attribute, default False: True when the
+                                                step takes its gradient over micro-batches when
+                                                config.optimizer.accumulate_steps > 1 (every
+                                                LossObjective: gradients() then one update)
   logged_schedule(step, lr) -> {name: value}    optional: the hyperparameters in force at `step`
                                                 for logs and learning curves, given the
                                                 optimizer's lr there; default {'lr': lr} (a SOM
@@ -59,4 +63,9 @@ OBJECTIVES = {
 def build(config, model, tx):
   if config.objective not in OBJECTIVES:
     raise UserError(f'unknown objective {config.objective!r}; known: {", ".join(sorted(OBJECTIVES))}')
-  return OBJECTIVES[config.objective](config, model, tx)
+  cls = OBJECTIVES[config.objective]
+  if config.optimizer.accumulate_steps > 1 and not getattr(cls, 'accumulates', False):
+    raise UserError(f'objective {config.objective} does not accumulate gradients (its step is not '
+                    f'one gradient then one update): set config.optimizer.accumulate_steps=1 and '
+                    f'a smaller config.data.batch_size instead')
+  return cls(config, model, tx)

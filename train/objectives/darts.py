@@ -49,6 +49,8 @@ def alpha_statistics(alphas) -> dict:
 
 
 class DARTS(Classification):
+  # Its step is two updates on two streams (alpha, then w), not one gradient then one update.
+  accumulates = False
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)

@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from train import accumulate
 from train.state import TrainState
 
 
@@ -16,6 +17,9 @@ class LossObjective:
   # Further batch keys the model takes as keyword arguments, e.g. ('lengths',) for sequences of
   # variable length: model(batch[input_key], lengths=batch['lengths'], train=...).
   extra_inputs = ()
+  # The step is `gradients` then one optimizer update, so it can take its gradient over
+  # micro-batches (config.optimizer.accumulate_steps, train/accumulate.py).
+  accumulates = True
 
   def __init__(self, config, model, tx):
     self.config, self.model, self.tx = config, model, tx
@@ -47,9 +51,9 @@ class LossObjective:
     return TrainState(step=jnp.zeros((), jnp.int32), params=params,
                       opt_state=self.tx.init(params), model_state=variables, rng=base)
 
-  def train_step(self, state: TrainState, batch):
-    rng = jax.random.fold_in(state.rng, state.step)
-
+  def gradients(self, state: TrainState, batch, rng):
+    """(grads of the mean loss over `batch` w.r.t. state.params, the new model state, the batch's
+    mean metrics including 'loss'). The part of a step that gradient accumulation repeats."""
     def loss_fn(params):
       outputs, new_model_state = self.forward(
           {'params': params, **state.model_state}, batch, train=True,
@@ -58,12 +62,22 @@ class LossObjective:
       return losses.mean(), (metrics, new_model_state)
 
     (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
+    metrics = {k: v.mean() for k, v in metrics.items()}
+    metrics['loss'] = loss
+    return grads, dict(model_state), metrics
+
+  def train_step(self, state: TrainState, batch):
+    rng = jax.random.fold_in(state.rng, state.step)
+    k = self.config.optimizer.get('accumulate_steps', 1)
+    if k > 1:
+      grads, model_state, metrics = accumulate.mean_gradients(self.gradients, state, batch, rng, k)
+    else:
+      grads, model_state, metrics = self.gradients(state, batch, rng)
     updates, opt_state = self.tx.update(grads, state.opt_state, state.params)
     params = optax.apply_updates(state.params, updates)
-    metrics = {k: v.mean() for k, v in metrics.items()}
-    metrics.update(loss=loss, grad_norm=optax.global_norm(grads))
+    metrics = dict(metrics, grad_norm=optax.global_norm(grads))
     new = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
-                        model_state=dict(model_state))
+                        model_state=model_state)
     return new, metrics
 
   def eval_step(self, state: TrainState, batch):

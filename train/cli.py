@@ -1,0 +1,93 @@
+"""What every command-line entry point shares (python -m train, train.evaluate, train.export):
+`--config.KEY=VALUE` overrides among its flags, logging, and how errors end the process (one line
+and exit 2 for the user's mistakes, 3 for a non-finite loss, 4 for a full disk, 1 and a traceback
+for a bug). Nothing here imports JAX: a bad command line is answered before the heavy imports.
+"""
+
+import errno
+import logging
+import os
+import sys
+
+
+def config_overrides(parser, rest: list[str]) -> list[str]:
+  """The `--config.KEY=VALUE` items among the arguments argparse did not know; anything else is a
+  one-line usage error (train/config.py applies the overrides and names a mistyped key)."""
+  overrides = [r for r in rest if r.startswith('--config.')]
+  unknown = [r for r in rest if not r.startswith('--config.')]
+  if unknown:
+    parser.error(f'unrecognized arguments: {" ".join(unknown)} (config keys go as --config.KEY=VALUE)')
+  return overrides
+
+
+def configure_logging() -> None:
+  logging.basicConfig(level=logging.INFO, format='%(levelname)s %(name)s: %(message)s')
+  for noisy in ('jax', 'orbax', 'tensorflow_datasets'):
+    logging.getLogger(noisy).setLevel(logging.WARNING)
+  logging.getLogger('absl').setLevel(logging.ERROR)   # tfds' 'OpenCV is not installed' and the like
+
+
+def run_guarded(body, workdir) -> int:
+  """Runs body() and returns the process's exit code: 0, or the error's, printed in one line."""
+  from train.errors import UserError
+  try:
+    body()
+  except UserError as e:
+    if os.environ.get('NNZOO_DEBUG'):
+      raise
+    print(f'nnzoo: error: {e}', file=sys.stderr)
+    return e.exit_code
+  except Exception as e:  # noqa: BLE001 - disk full and out of memory are the user's to fix;
+    # anything else is a bug
+    if os.environ.get('NNZOO_DEBUG') and not _disk_full(e):
+      raise
+    if _out_of_memory(e):
+      print(f'nnzoo: error: out of memory: {_first_line(e)}: use a smaller config.data.batch_size '
+            f'or model, or more devices', file=sys.stderr)
+      return 2
+    if not _disk_full(e):
+      from train.errors import report_bug
+      return report_bug(e)
+    message = (f'nnzoo: error: disk full (No space left on device) writing to {workdir}; the '
+               f'checkpoints written before are intact: free space and rerun the same command to '
+               f'resume\n')
+    sys.stdout.flush()
+    _last_words(message)
+    os._exit(4)   # skip interpreter shutdown: orbax's dead writer threads would bury the line above
+  return 0
+
+
+def _last_words(message: str) -> None:
+  """Writes `message` as the last thing on stderr: orbax's writer threads are still failing in the
+  background and would print their asyncio tracebacks after it, so stderr goes to /dev/null first
+  (for Python writers and the C level alike) and the message to a private copy of the old fd 2."""
+  logging.disable(logging.CRITICAL)
+  sys.stderr.flush()
+  fd = os.dup(2)
+  devnull = os.open(os.devnull, os.O_WRONLY)
+  os.dup2(devnull, 2)
+  sys.stderr = open(os.devnull, 'w')
+  os.write(fd, message.encode())
+
+
+def _out_of_memory(e: BaseException) -> bool:
+  """numpy's MemoryError or XLA's RESOURCE_EXHAUSTED anywhere in the exception chain."""
+  while e is not None:
+    if isinstance(e, MemoryError) or str(e).startswith('RESOURCE_EXHAUSTED'):
+      return True
+    e = e.__cause__ or e.__context__
+  return False
+
+
+def _first_line(e: BaseException) -> str:
+  text = str(e).strip().splitlines()
+  return f'{type(e).__name__}: {text[0][:200]}' if text else type(e).__name__
+
+
+def _disk_full(e: BaseException) -> bool:
+  """ENOSPC anywhere in the exception chain (orbax wraps tensorstore's errors)."""
+  while e is not None:
+    if getattr(e, 'errno', None) == errno.ENOSPC or 'No space left on device' in str(e):
+      return True
+    e = e.__cause__ or e.__context__
+  return False
