@@ -17,7 +17,7 @@ from scipy import stats
 
 from train import explain
 from train import loop
-from train.errors import run_command
+from train import cli
 
 SHAPE = (4, 4, 2)   # one example: a 4x4 image with 2 channels
 CLASSES = 3
@@ -114,13 +114,13 @@ def test_deletion_blacks_out_the_most_attributed_pixels():
 def test_command_names_what_is_wrong_in_one_line(data_dir, tmp_path, capsys):
   from tests.test_engine import tiny
   from train import config as config_lib
-  assert run_command(explain.main, ['--workdir', str(tmp_path)]) == 2
+  assert cli.run_guarded(lambda: explain.main(['--workdir', str(tmp_path)])) == 2
   assert 'has no config.json' in capsys.readouterr().err
   (tmp_path / 'config.json').write_text(config_lib.to_json(tiny(data_dir)))
-  assert run_command(explain.main, ['--workdir', str(tmp_path)]) == 2
+  assert cli.run_guarded(lambda: explain.main(['--workdir', str(tmp_path)])) == 2
   assert 'has no checkpoint' in capsys.readouterr().err
   (tmp_path / 'checkpoints' / '2').mkdir(parents=True)
-  assert run_command(explain.main, ['--workdir', str(tmp_path), '--step', '7']) == 2
+  assert cli.run_guarded(lambda: explain.main(['--workdir', str(tmp_path), '--step', '7'])) == 2
   err = capsys.readouterr().err
   assert 'no checkpoint of that step' in err and 'there are steps 2' in err
   assert len(err.strip().splitlines()) == 1
@@ -141,8 +141,9 @@ def tiny_run(data_dir, tmp_path_factory):
 @pytest.mark.slow
 @pytest.mark.parametrize('method', explain.METHODS)
 def test_command_writes_picture_and_numbers(tiny_run, method, capsys):
-  rc = run_command(explain.main, ['--workdir', str(tiny_run), '--method', method, '--examples',
-                                  '4', '--eval-examples', '24', '--steps', '32', '--samples', '8'])
+  rc = cli.run_guarded(lambda: explain.main([
+      '--workdir', str(tiny_run), '--method', method, '--examples', '4', '--eval-examples', '24',
+      '--steps', '32', '--samples', '8']))
   assert rc == 0, capsys.readouterr().err
   assert (tiny_run / 'explain' / f'{method}.png').stat().st_size > 1000
   result = json.loads((tiny_run / 'explain' / f'{method}.json').read_text())

@@ -579,8 +579,8 @@ def record(result: dict) -> None:
 
 
 def _main(argv=None):
-  from train.errors import run_command
-  return run_command(main, argv)
+  from train import cli
+  return cli.run_guarded(lambda: main(argv))
 
 
 if __name__ == '__main__':

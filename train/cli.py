@@ -1,4 +1,5 @@
-"""What every command-line entry point shares (python -m train, train.evaluate, train.export):
+"""What every command-line entry point shares (python -m train, train.evaluate, train.export,
+train.explain, train.bench):
 `--config.KEY=VALUE` overrides among its flags, logging, and how errors end the process (one line
 and exit 2 for the user's mistakes, 3 for a non-finite loss, 4 for a full disk, 1 and a traceback
 for a bug). Nothing here imports JAX: a bad command line is answered before the heavy imports.
@@ -27,11 +28,12 @@ def configure_logging() -> None:
   logging.getLogger('absl').setLevel(logging.ERROR)   # tfds' 'OpenCV is not installed' and the like
 
 
-def run_guarded(body, workdir) -> int:
-  """Runs body() and returns the process's exit code: 0, or the error's, printed in one line."""
+def run_guarded(body, workdir=None) -> int:
+  """Runs body() and returns the process's exit code: body's own (None counts as 0), or the
+  error's, printed in one line. `workdir` names where a full disk was being written."""
   from train.errors import UserError
   try:
-    body()
+    return body() or 0
   except UserError as e:
     if os.environ.get('NNZOO_DEBUG'):
       raise
@@ -48,13 +50,15 @@ def run_guarded(body, workdir) -> int:
     if not _disk_full(e):
       from train.errors import report_bug
       return report_bug(e)
-    message = (f'nnzoo: error: disk full (No space left on device) writing to {workdir}; the '
-               f'checkpoints written before are intact: free space and rerun the same command to '
-               f'resume\n')
+    if workdir is None:
+      message = f'nnzoo: error: disk full (No space left on device): {_first_line(e)}\n'
+    else:
+      message = (f'nnzoo: error: disk full (No space left on device) writing to {workdir}; the '
+                 f'checkpoints written before are intact: free space and rerun the same command '
+                 f'to resume\n')
     sys.stdout.flush()
     _last_words(message)
     os._exit(4)   # skip interpreter shutdown: orbax's dead writer threads would bury the line above
-  return 0
 
 
 def _last_words(message: str) -> None:

@@ -29,22 +29,6 @@ def report_bug(e: BaseException, file=None) -> int:
   return BUG_EXIT_CODE
 
 
-def run_command(main, argv=None) -> int:
-  """`main(argv)` of a command-line tool, with the exit codes of every nnzoo command: a UserError
-  is its one line and exit code, anything else a bug (report_bug). NNZOO_DEBUG=1 lets both raise."""
-  try:
-    return main(argv)
-  except UserError as e:
-    if os.environ.get('NNZOO_DEBUG'):
-      raise
-    print(f'nnzoo: error: {e}', file=sys.stderr)
-    return e.exit_code
-  except Exception as e:  # noqa: BLE001 - anything else is a bug: said so, with its traceback
-    if os.environ.get('NNZOO_DEBUG'):
-      raise
-    return report_bug(e)
-
-
 class ArgumentParser(argparse.ArgumentParser):
   """argparse's parser, but a bad command line stops with one line (exit 2) instead of the usage
   block and then the error: `--help` shows the usage."""

@@ -44,13 +44,13 @@ import numpy as np
 from etils import epath
 
 from train import atomic
+from train import cli
 from train import checkpoint
 from train import config as config_lib
 from train import data
 from train import loop
 from train import sharding as sharding_lib
 from train.errors import UserError
-from train.errors import run_command
 
 HELP = __doc__
 
@@ -436,4 +436,4 @@ def summary_line(result: dict) -> str:
 
 
 if __name__ == '__main__':
-  sys.exit(run_command(main))
+  sys.exit(cli.run_guarded(main))
