@@ -16,7 +16,8 @@ CODE = ('models/', 'train/', 'experiments/')   # where an untracked file is code
 
 def _is_record(path: str) -> bool:
   """Recorded outputs (bench lines, claim JSON) do not make the code that produced them dirty."""
-  return path == 'experiments/bench/results.jsonl' or fnmatch.fnmatch(path, 'experiments/*/results/*.json')
+  return (path == 'experiments/bench/results.jsonl'
+          or fnmatch.fnmatch(path, 'experiments/*/results/*.json'))
 
 
 def changed_files() -> list[str]:
@@ -38,7 +39,8 @@ def changed_files() -> list[str]:
 
 def commit() -> str:
   """Short hash of HEAD, with '+dirty' when changed_files() names any."""
-  if os.environ.get('NNZOO_COMMIT'):   # a launcher that copied a clean tree of this commit elsewhere
+  # NNZOO_COMMIT: a launcher that copied a clean tree of this commit elsewhere
+  if os.environ.get('NNZOO_COMMIT'):
     return os.environ['NNZOO_COMMIT']
   try:
     head = subprocess.run(['git', 'rev-parse', '--short=10', 'HEAD'], cwd=ROOT, capture_output=True,
@@ -128,7 +130,8 @@ def hardware() -> str:
   kind = devices[0].device_kind if devices[0].platform != 'cpu' else cpu_name()
   if devices[0].platform == 'cpu':
     isa = vector_isa()
-    return f'{os.cpu_count()}-core {kind}{", " + isa if isa else ""} (cpu, {len(devices)} jax devices)'
+    return (f'{os.cpu_count()}-core {kind}{", " + isa if isa else ""} '
+            f'(cpu, {len(devices)} jax devices)')
   return f'{kind} x{len(devices)} ({devices[0].platform})'
 
 

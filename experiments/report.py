@@ -33,7 +33,8 @@ def load_results() -> dict[str, list[dict]]:
     study = os.path.basename(os.path.dirname(os.path.dirname(path)))
     with open(path) as f:
       result = json.load(f)
-    if 'claim' in result:   # a study's own table (e.g. sequence/results/adding_study.json) is not a claim
+    # a study's own table (e.g. sequence/results/adding_study.json) is not a claim
+    if 'claim' in result:
       by_study.setdefault(study, []).append(result)
   return by_study
 

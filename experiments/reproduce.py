@@ -98,7 +98,8 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
 def table(result) -> str:
   value = f'{result["mean"]:.4f} ± {result["std"]:.4f} (n={len(result["values"])})'
   rows = [
-      ('paper', f'{result["paper"]["authors"]} {result["paper"]["year"]}, {result["paper"]["where"]}'),
+      ('paper', f'{result["paper"]["authors"]} {result["paper"]["year"]}, '
+                f'{result["paper"]["where"]}'),
       ('paper setting', result['paper_setting']),
       ('paper value', f'{result["paper_metric"]}: {result["paper_value"]}'),
       ('claim', result['claim']),

@@ -36,7 +36,8 @@ def parse(argv):
   parser.add_argument('--num_processes', type=int, default=2)
   parser.add_argument('--devices_per_process', type=int, default=4,
                       help='fake CPU devices per process (XLA_FLAGS); 0 leaves the platform alone '
-                           '(e.g. one GPU host whose GPUs the ranks split via JAX_LOCAL_DEVICE_IDS)')
+                           '(e.g. one GPU host whose GPUs the ranks split via '
+                           'JAX_LOCAL_DEVICE_IDS)')
   parser.add_argument('--log_dir', default='',
                       help='where rank<i>.log go (default: WORKDIR/logs of the command, else a '
                            'new temporary directory)')

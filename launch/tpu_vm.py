@@ -211,7 +211,8 @@ class TpuVm:
 
 def doctor_failures(code: int, text: str) -> list[str]:
   """From the output of doctor on --worker=all: one line per failing worker, or one that says why
-  the workers' reports do not add up (no report, fewer OKs than hosts, an exit code without FAIL)."""
+  the workers' reports do not add up (no report, fewer OKs than hosts, an exit code
+  without FAIL)."""
   # (Not anchored at the line start: gcloud may put a worker prefix before a line.)
   reports = [m.groups() for m in re.finditer(r'doctor (\S+): (OK|FAIL: .*)$', text, re.M)]
   failures = [f'{host}: {verdict[len("FAIL: "):]}' for host, verdict in reports

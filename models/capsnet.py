@@ -2,15 +2,16 @@
 
 Sabour, Frosst & Hinton 2017, "Dynamic Routing Between Capsules" (NeurIPS), arXiv:1710.09829.
 
-Conv1 (ReLU) -> PrimaryCaps (a strided conv whose channels are grouped into capsule vectors, squashed)
--> DigitCaps (every primary capsule i predicts every class capsule j through its own matrix W_ij;
-routing-by-agreement mixes the predictions for r iterations) -> the class capsules' lengths are the
-class scores, and a decoder reconstructs the input from the class capsule that the mask keeps.
+Conv1 (ReLU) -> PrimaryCaps (a strided conv whose channels are grouped into capsule vectors,
+squashed) -> DigitCaps (every primary capsule i predicts every class capsule j through its own
+matrix W_ij; routing-by-agreement mixes the predictions for r iterations) -> the class capsules'
+lengths are the class scores, and a decoder reconstructs the input from the class capsule that the
+mask keeps.
 
 The model returns a dict, not logits: `lengths` [B, J], `capsules` [B, J, D], `coupling` [B, I, J]
-(the last iteration's coupling coefficients, for pictures) and `reconstruction` [B, H, W, C] when the
-decoder is on. `labels` choose which capsule the decoder sees (the true class while training, as in
-the paper); without labels the longest capsule is used (evaluation).
+(the last iteration's coupling coefficients, for pictures) and `reconstruction` [B, H, W, C] when
+the decoder is on. `labels` choose which capsule the decoder sees (the true class while training, as
+in the paper); without labels the longest capsule is used (evaluation).
 """
 
 import math
@@ -77,7 +78,8 @@ class ClassCaps(nn.Module):
   @nn.compact
   def __call__(self, u):
     _, n_in, d_in = u.shape
-    w = self.param('W', nn.initializers.normal(self.init_std), (n_in, self.capsules, d_in, self.dim))
+    w = self.param('W', nn.initializers.normal(self.init_std),
+                   (n_in, self.capsules, d_in, self.dim))
     u_hat = jnp.einsum('bid,ijde->bije', u, w)
     return route(u_hat, self.iterations, self.detach)
 

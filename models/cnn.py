@@ -22,7 +22,8 @@ class CNN(nn.Module):
   activation: str = 'relu'
   batch_norm: bool = False
   dropout: float = 0.0
-  im2col: bool = False         # convs as patches @ kernel (models/conv.py): same numbers; slower here
+  im2col: bool = False         # convs as patches @ kernel (models/conv.py): same numbers;
+                               # slower here
 
   @nn.compact
   def __call__(self, x, train: bool = False):

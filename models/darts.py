@@ -1,4 +1,5 @@
-"""DARTS (Liu, Simonyan & Yang, ICLR 2019): search spaces relaxed to mixtures, and their discrete nets.
+"""DARTS (Liu, Simonyan & Yang, ICLR 2019): search spaces relaxed to mixtures, and their discrete
+nets.
 
 A mixed operation replaces a choice among K candidate operations by their softmax-weighted sum,
 sum_k softmax(alpha)_k op_k(x) (the paper's Eq. 1); the architecture weights alpha are parameters
@@ -207,7 +208,8 @@ def _reductions(layers):
 
 
 class SearchNetwork(nn.Module):
-  """The DARTS search network: stem, `layers` cells (reductions at 1/3 and 2/3), pool, classifier."""
+  """The DARTS search network: stem, `layers` cells (reductions at 1/3 and 2/3), pool,
+  classifier."""
   num_classes: int = 10
   channels: int = 16          # C, the first cells' channels per node
   layers: int = 8

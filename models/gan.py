@@ -66,7 +66,8 @@ def strided_conv(x, features: int, kernel: int = 4, name=None):
 def upsample_conv(x, features: int, name=None):
   """A stride-2 transposed convolution as a sub-pixel convolution (Shi et al. 2016): a 3x3 conv to
   4 x features channels, then depth-to-space. It contains every 4x4 stride-2 transposed conv (each
-  output pixel sees the same 2x2 input neighbourhood) and avoids XLA:CPU's slow strided gradients."""
+  output pixel sees the same 2x2 input neighbourhood) and avoids XLA:CPU's slow strided
+  gradients."""
   b, h, w, _ = x.shape
   y = nn.Conv(4 * features, (3, 3), padding='SAME', name=name)(x)
   y = y.reshape(b, h, w, 2, 2, features).transpose(0, 1, 3, 2, 4, 5)

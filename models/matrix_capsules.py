@@ -95,7 +95,8 @@ class ConvCaps(nn.Module):
     act_p = capsule_patches(act, self.kernel, self.stride)            # [B, H', W', I]
     n_in = self.kernel * self.kernel * c_in
     w = self.param('W', nn.initializers.normal(0.5), (n_in, self.types, 4, 4))
-    votes = jnp.einsum('bxyiac,ijcd->bxyijad', pose_p, w).reshape(pose_p.shape[:4] + (self.types, 16))
+    votes = jnp.einsum('bxyiac,ijcd->bxyijad', pose_p, w).reshape(
+        pose_p.shape[:4] + (self.types, 16))
     beta_v = self.param('beta_v', nn.initializers.zeros_init(), (self.types,))
     beta_a = self.param('beta_a', nn.initializers.zeros_init(), (self.types,))
     mu, a_out, _ = em_route(votes, act_p, beta_v, beta_a, self.iterations)

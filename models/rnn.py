@@ -164,7 +164,8 @@ class RNN(nn.Module):
   dropout: float = 0.0          # between layers and before the head
   unroll: int = 1               # lax.scan unroll: more per-step fusion, longer compile
   per_step: bool = False        # an output at every step instead of only after the last one
-  fused: bool = True            # layers without lengths: hand-written backward (models/rnn_fused.py)
+  fused: bool = True            # layers without lengths: hand-written backward
+                                # (models/rnn_fused.py)
 
   @nn.compact
   def __call__(self, x, train: bool = False, lengths=None):

@@ -101,7 +101,8 @@ def _lstm_forward(xw, u, h0, c0):
 @jax.custom_vjp
 def lstm_layer(x, w, b, u, h0, c0):
   """x [T, B, D] (time-major), w [D, 4H], b [4H], u [H, 4H], h0, c0 [B, H] -> (hs [T, B, H], h_T,
-  c_T) of the pre-activations x_t w + b + h_{t-1} u. Gate blocks: input, forget, candidate, output."""
+  c_T) of the pre-activations x_t w + b + h_{t-1} u. Gate blocks: input, forget, candidate,
+  output."""
   return _lstm_forward(x @ w + b, u, h0, c0)[0]
 
 

@@ -120,7 +120,8 @@ def _signal_mid_training(env, sig, name):
   if rc != 0:
     return f'resume failed: {one_line_error(err)}', False
   ok = same(final_params(wd), env.reference())
-  return f'exit 0 at step {stopped_at}; resumed to {STEPS}; params {"==" if ok else "!="} reference', ok
+  return (f'exit 0 at step {stopped_at}; resumed to {STEPS}; '
+          f'params {"==" if ok else "!="} reference', ok)
 
 
 def sigterm_mid_training(env):
@@ -165,8 +166,10 @@ def kill9_during_async_save(env):
   if rc != 0:
     return f'resume failed: {one_line_error(err)}', False
   ok = same(final_params(wd), env.reference())
-  where = f'partial step dirs left: {len(partial)}' if partial else 'no partial dir left (save had just ended)'
-  return f'killed {"mid-save" if caught else "(timing missed)"}; {where}; resumed; params {"==" if ok else "!="} reference', ok and caught
+  where = (f'partial step dirs left: {len(partial)}' if partial
+           else 'no partial dir left (save had just ended)')
+  return (f'killed {"mid-save" if caught else "(timing missed)"}; {where}; resumed; '
+          f'params {"==" if ok else "!="} reference', ok and caught)
 
 
 def truncated_newest_checkpoint(env):
@@ -205,7 +208,8 @@ def nonfinite_loss(env):
   summary = os.path.join(env.root, 'nan_skip', 'summary.json')
   skipped = json.load(open(summary))['skipped_steps'] if os.path.exists(summary) else None
   ok = ok and skip_rc == 0 and skipped and skipped > 0
-  return f'exit {rc}: "{line[13:90]}..."; last checkpoint finite: {kept}; skip mode: {skipped} steps skipped', bool(ok)
+  return (f'exit {rc}: "{line[13:90]}..."; last checkpoint finite: {kept}; '
+          f'skip mode: {skipped} steps skipped', bool(ok))
 
 
 def bad_inputs(env):
@@ -365,7 +369,8 @@ def main():
       outcome, ok = fault(env)
     except Exception as e:  # noqa: BLE001 - a crashing fault check is a failed fault
       outcome, ok = f'check crashed: {type(e).__name__}: {e}', False
-    rows.append((fault.__name__, 'ok' if ok else 'LOST/FAILED', f'{time.time() - t0:.0f}s', outcome))
+    rows.append((fault.__name__, 'ok' if ok else 'LOST/FAILED', f'{time.time() - t0:.0f}s',
+                 outcome))
     failed += not ok
     print(f'  {fault.__name__}: {"ok" if ok else "FAILED"} ({rows[-1][2]})', flush=True)
   w = [max(len(r[i]) for r in rows) for i in range(3)]

@@ -143,7 +143,8 @@ def test_bad_augment_or_normalization_is_a_config_error(augment_steps, mean, std
     config_lib.validate(c)
 
 
-@pytest.mark.slow  # 18 s: in CI's slow step (.ci/run), with the default suite near its 10-minute budget
+# 18 s: in CI's slow step (.ci/run), with the default suite near its 10-minute budget
+@pytest.mark.slow
 def test_run_with_augmentation_resumes_bit_for_bit(data_dir, tmp_path, caplog):
   """4 steps uninterrupted, then the same run resumed from its step-2 checkpoint (a copy of the
   workdir without the later one: two compiles, not three): batches 2 and 3 are augmented again,

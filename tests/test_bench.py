@@ -10,10 +10,11 @@ STEP_FIELDS = ('workload', 'median_step_s', 'examples_per_s', 'compile_s', 'flop
                'gflops', 'hardware', 'platform', 'timed_steps')
 
 
-@pytest.mark.parametrize('workload,flops', [('mlp', 3 * 2 * 256 * (784 * 512 + 512 * 512 + 512 * 10)),
-                                            ('cnn', 3566469120),
-                                            ('lstm', 5111906304),
-                                            ('transformer', 42681237504)])
+@pytest.mark.parametrize('workload,flops', [
+    ('mlp', 3 * 2 * 256 * (784 * 512 + 512 * 512 + 512 * 10)),
+    ('cnn', 3566469120),
+    ('lstm', 5111906304),
+    ('transformer', 42681237504)])
 def test_step_benchmark_json(workload, flops):
   r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', workload, '--steps', '3',
                       '--warmup', '1'], capture_output=True, text=True, timeout=300)
@@ -71,7 +72,8 @@ def test_transformer_shapes_and_flops_follow_config_overrides():
       '--config.model.mlp_dim=256', '--config.model.num_layers=3', '--config.data.batch_size=2'])
   b, t, d, f, v, layers = 2, 64, 128, 256, 256, 3
   per_layer = 4 * 2 * b * t * d * d + 2 * 2 * b * t * d * f + 2 * 2 * b * t * t * d
-  assert bench.WORKLOADS['transformer_large'].forward_flops(c) == layers * per_layer + 2 * b * t * d * v
+  assert (bench.WORKLOADS['transformer_large'].forward_flops(c)
+          == layers * per_layer + 2 * b * t * d * v)
   assert bench.WORKLOADS['transformer_large'].batch(0, c)['tokens'].shape == (2, 65)
   assert c.model.dtype == 'bfloat16' and c.model.attention == 'cudnn'
 
@@ -129,7 +131,8 @@ def test_time_to_accuracy_stops_at_the_target_and_compares_a_reference(data_dir,
                   'print(json.dumps({"time_to_target_s": 10.0 + seed}))\n')
   r = subprocess.run([sys.executable, '-m', 'train.bench', '--time-to', '0.3', '--config',
                       'experiments/zoo/cnn_digits.py:tiny', '--max-epochs', '40', '--seeds', '0,1',
-                      '--reference', f'{sys.executable} {fake}', f'--config.data.data_dir={data_dir}',
+                      '--reference', f'{sys.executable} {fake}',
+                      f'--config.data.data_dir={data_dir}',
                       '--config.plots=False'],
                      capture_output=True, text=True, timeout=600)
   assert r.returncode == 0, r.stderr[-2000:]

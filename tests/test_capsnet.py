@@ -112,11 +112,11 @@ def test_detached_routing_has_the_same_forward_and_a_different_gradient():
   for r in (1, 3):
     np.testing.assert_allclose(capsnet.route(u_hat, r, detach=True)[0], capsnet.route(u_hat, r)[0],
                                rtol=1e-6)
-  f = lambda u, detach: jnp.sum(capsnet.route(u, 3, detach)[0] ** 2)
+  f = lambda u, detach: jnp.sum(capsnet.route(u, 3, detach)[0] ** 2)  # noqa: E731
   g = jax.jit(jax.grad(f), static_argnums=1)
   g, g_detached = g(u_hat, False), g(u_hat, True)
   assert np.abs(g - g_detached).max() > 1e-4
-  f1 = lambda u, detach: jnp.sum(capsnet.route(u, 1, detach)[0] ** 2)
+  f1 = lambda u, detach: jnp.sum(capsnet.route(u, 1, detach)[0] ** 2)  # noqa: E731
   np.testing.assert_allclose(jax.grad(f1)(u_hat, False), jax.grad(f1)(u_hat, True), rtol=1e-6)
 
 

@@ -18,7 +18,8 @@ def test_im2col_conv_equals_nn_conv_in_values_and_gradients(kernel, stride, padd
   ours = conv.Conv(6, kernel, stride, padding, im2col=True)
   ref = nn.Conv(6, (kernel, kernel), (stride, stride), padding=padding)
   params = ours.init(jax.random.PRNGKey(4), x)
-  assert jax.tree.map(jnp.shape, params) == jax.tree.map(jnp.shape, ref.init(jax.random.PRNGKey(4), x))
+  assert (jax.tree.map(jnp.shape, params)
+          == jax.tree.map(jnp.shape, ref.init(jax.random.PRNGKey(4), x)))
   params = jax.tree.map(lambda p: p + 0.1, params)    # nonzero bias too
   want = jax.jit(ref.apply)(params, x)
   np.testing.assert_allclose(jax.jit(ours.apply)(params, x), want, rtol=1e-4, atol=1e-4)

@@ -75,8 +75,10 @@ def result_bytes(hlo_type):
 
 @pytest.mark.parametrize('workload', [
     'mlp', 'cnn', 'lstm',
-    # ~12 s of compiling together; CI also checks every experiment config (tests/test_experiments.py)
-    pytest.param('transformer', marks=pytest.mark.slow), pytest.param('capsnet', marks=pytest.mark.slow)])
+    # ~12 s of compiling together; CI also checks every experiment config
+    # (tests/test_experiments.py)
+    pytest.param('transformer', marks=pytest.mark.slow),
+    pytest.param('capsnet', marks=pytest.mark.slow)])
 def test_data_parallel_step_communicates_only_gradients(workload):
   assert jax.device_count() == 8
   config = bench.workload_config(workload, [])

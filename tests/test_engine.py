@@ -133,8 +133,10 @@ def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
   # float32 rounding, within 1e-5 for 20 steps, grows to 4.5e-4 relative by step 50 (measured
   # with XLA's own convolution kernels, train/xla_options.py). A lost or doubled device's share
   # of the batch moves the loss by percents.
-  np.testing.assert_allclose([l8[s] for s in range(1, 51)], [l1[s] for s in range(1, 51)], rtol=1e-3)
-  np.testing.assert_allclose([l8[s] for s in range(1, 21)], [l1[s] for s in range(1, 21)], rtol=1e-5)
+  np.testing.assert_allclose([l8[s] for s in range(1, 51)], [l1[s] for s in range(1, 51)],
+                             rtol=1e-3)
+  np.testing.assert_allclose([l8[s] for s in range(1, 21)], [l1[s] for s in range(1, 21)],
+                             rtol=1e-5)
   assert abs(one['eval']['accuracy'] - eight['eval']['accuracy']) <= 0.01
 
 
@@ -173,8 +175,9 @@ def test_xla_options_change_kernels_not_the_math():
   assert not loop.build(config, mesh, batches[0]).pick_options
   assert xla_options.for_step(jax.jit(lambda x: x @ x).lower(np.ones((2, 2))), 'cpu') is None
   assert xla_options.for_step(jax.jit(lambda x: x).lower(np.ones(2)), 'cpu') is None
-  conv = lambda x: jax.lax.conv_general_dilated(x, np.ones((3, 3, 1, 2), np.float32), (1, 1), 'SAME',
-                                                dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
+  conv = lambda x: jax.lax.conv_general_dilated(  # noqa: E731
+      x, np.ones((3, 3, 1, 2), np.float32), (1, 1), 'SAME',
+      dimension_numbers=('NHWC', 'HWIO', 'NHWC'))
   for side, picked in ((4, None), (8, xla_options.CPU_CONV)):   # tiny maps keep XLA's defaults
     lowered = jax.jit(conv).lower(np.ones((2, side, side, 1), np.float32))
     assert xla_options.conv_input_areas(lowered.as_text()) == [side * side]

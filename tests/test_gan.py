@@ -29,7 +29,8 @@ def _step_changes_both(config, batch):
   new, metrics = jax.jit(objective.train_step)(state, batch)
   assert all(_changed(state.params['g'], new.params['g']))
   # Not `all` for d: the WGAN critic's output bias cancels in D(fake) - D(real) (zero gradient).
-  assert sum(_changed(state.params['d'], new.params['d'])) >= len(jax.tree.leaves(new.params['d'])) - 1
+  assert (sum(_changed(state.params['d'], new.params['d']))
+          >= len(jax.tree.leaves(new.params['d'])) - 1)
   assert all(np.isfinite(float(v)) for v in metrics.values())
   return state, new
 

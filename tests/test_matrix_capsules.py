@@ -57,7 +57,8 @@ def test_spread_loss_matches_equation_3():
 
 @pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_em_capsules_loss_falls_on_tiny_digits():
-  """The objective's own train step (spread loss, margin schedule) on real digits, without the loop."""
+  """The objective's own train step (spread loss, margin schedule) on real digits, without the
+  loop."""
   import models
   import optax
   from sklearn.datasets import load_digits

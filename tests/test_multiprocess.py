@@ -55,7 +55,8 @@ def test_launcher_builds_each_rank_environment():
       'python', '-m', 'train', '--workdir', 'w', '--distributed']
   assert local.with_distributed(['python', 'other.py']) == ['python', 'other.py']
   assert local.workdir_of(['x', '--workdir=runs/a']) == 'runs/a'
-  env = local.rank_env(1, 2, '127.0.0.1:1234', 4, 10, base={'XLA_FLAGS': '--a --xla_force_host_platform_device_count=8'})
+  env = local.rank_env(1, 2, '127.0.0.1:1234', 4, 10,
+                       base={'XLA_FLAGS': '--a --xla_force_host_platform_device_count=8'})
   assert env['JAX_PROCESS_ID'] == '1' and env['JAX_NUM_PROCESSES'] == '2'
   assert env['JAX_COORDINATOR_ADDRESS'] == '127.0.0.1:1234'
   assert env['XLA_FLAGS'] == '--a --xla_force_host_platform_device_count=4'

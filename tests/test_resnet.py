@@ -135,7 +135,8 @@ def test_batch_stats_update_in_train_mode_and_are_used_in_eval(preact):
   assert float(jnp.abs(out_moved - out_eval).max()) > 1e-3
 
 
-@pytest.mark.slow  # 8 s: in CI's slow step (.ci/run), with the default suite near its 10-minute budget
+# 8 s: in CI's slow step (.ci/run), with the default suite near its 10-minute budget
+@pytest.mark.slow
 def test_engine_trains_tiny_on_digits(data_dir, tmp_path):
   c = config_lib.base_config()
   c.model.name, c.model.variant = 'resnet', 'tiny'

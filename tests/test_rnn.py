@@ -111,7 +111,8 @@ def test_lstm_adding_loss_falls(tmp_path, data_dir):
 
 
 def test_variable_length_classification_through_the_objective():
-  """`objective_args.extra_inputs` hands batch['lengths'] to the model: the padded tail is unseen."""
+  """`objective_args.extra_inputs` hands batch['lengths'] to the model: the padded tail is
+  unseen."""
   import optax
   from models import rnn as rnn_lib
   from train import objectives
@@ -179,7 +180,8 @@ def test_fused_gradient_matches_finite_differences(cell, leaf):
     eps = 1e-6
     shifted = lambda s: jax.tree.map(lambda a, d: a + s * eps * d, p, direction)  # noqa: E731
     numeric = (f(shifted(1)) - f(shifted(-1))) / (2 * eps)
-    analytic = sum(jnp.sum(g * d) for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction)))
+    analytic = sum(jnp.sum(g * d)
+                   for g, d in zip(jax.tree.leaves(grad), jax.tree.leaves(direction)))
     np.testing.assert_allclose(analytic, numeric, rtol=1e-6)
 
 

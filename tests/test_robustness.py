@@ -211,7 +211,8 @@ def test_workdir_that_is_a_file_is_one_line_exit_2(tmp_path, capsys, monkeypatch
 
 def test_config_with_a_syntax_error_is_one_line_exit_2(tmp_path, capsys):
   bad = tmp_path / 'broken.py'
-  bad.write_text('from train.config import base_config\n\n\ndef get_config(:\n  return base_config()\n')
+  bad.write_text('from train.config import base_config\n\n\n'
+                 'def get_config(:\n  return base_config()\n')
   rc, err = cli(capsys, '--config', str(bad), '--workdir', str(tmp_path / 'run'))
   assert rc == 2 and err == [f'nnzoo: error: {bad} line 4: invalid syntax'], err
   assert not (tmp_path / 'run').exists()

@@ -15,8 +15,8 @@ CONFIG = 'experiments/sequence/transformer_chars.py:tiny'
 def load(*overrides, tp=False):
   c = config_lib.load(CONFIG)
   config_lib.apply_overrides(c, ['--config.num_steps=6', '--config.log_every=1',
-                                 '--config.plots=False', '--config.model.dropout=0.0', '--config.model.num_layers=1',
-                                 *overrides])
+                                 '--config.plots=False', '--config.model.dropout=0.0',
+                                 '--config.model.num_layers=1', *overrides])
   if tp:
     with c.unlocked():
       c.mesh.data, c.mesh.model = 4, 2

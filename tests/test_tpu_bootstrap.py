@@ -24,7 +24,9 @@ TOOLS = ('bash', 'tar', 'gzip', 'sed', 'sha256sum', 'cut', 'cat', 'rm', 'mkdir',
 STUB = r'''#!/bin/bash
 role=ROLE; version=VERSION
 echo "$role $*" >> "$STUB_LOG"
-mkstub() { mkdir -p "$(dirname "$1")"; sed "s|^role=.*|role=$2; version=$3|" "$0" > "$1"; chmod +x "$1"; }
+mkstub() {
+  mkdir -p "$(dirname "$1")"; sed "s|^role=.*|role=$2; version=$3|" "$0" > "$1"; chmod +x "$1"
+}
 case "$role:$1:$2" in
   python3:-m:venv) [ -z "$STUB_VENV_FAILS" ] || exit 1 ;;&
   *python*:-c:*) echo "$version" ;;
@@ -93,7 +95,7 @@ def test_python_310_gets_a_uv_managed_python_without_root(worker):
       'python3 -m pip install -q --user uv',
       f'uv python install {MIN}',
       f'uv python find {MIN}',
-      f'uv-python -m venv ~/nnzoo-venv',
+      'uv-python -m venv ~/nnzoo-venv',
       VENV_PYTHON,
       INSTALL,
   ]

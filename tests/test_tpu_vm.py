@@ -23,8 +23,8 @@ NOTES = ['# launch/bootstrap.sh on every worker:', *STEPS,
          f'#   requires-python in this checkout: {tpu_vm.requires_python()}']
 BOOTSTRAP = [
     'git archive --format=tar.gz --output=/tmp/nnzoo-0123456789ab.tar.gz 0123456789abcdef0123',
-    f'gcloud compute tpus tpu-vm scp /tmp/nnzoo-0123456789ab.tar.gz nnzoo-1:nnzoo-0123456789ab.tar.gz '
-    f'{WHERE} --worker=all',
+    f'gcloud compute tpus tpu-vm scp /tmp/nnzoo-0123456789ab.tar.gz '
+    f'nnzoo-1:nnzoo-0123456789ab.tar.gz {WHERE} --worker=all',
     f"gcloud compute tpus tpu-vm ssh nnzoo-1 {WHERE} --worker=all '--command=tar -xzOf "
     'nnzoo-0123456789ab.tar.gz launch/bootstrap.sh > nnzoo-bootstrap.sh && '
     "bash nnzoo-bootstrap.sh nnzoo-0123456789ab.tar.gz 0123456789abcdef0123'",
@@ -49,7 +49,8 @@ def test_up_queued_spot_dry_run_prints_every_gcloud_command():
   assert dry_run('up', '--queued', '--spot', *TRAIN) == [
       f'gcloud compute tpus queued-resources create nnzoo-1 --node-id=nnzoo-1 {WHERE} '
       '--accelerator-type=v5litepod-8 --runtime-version=v2-alpha-tpuv5-lite --spot',
-      f"gcloud compute tpus queued-resources describe nnzoo-1 {WHERE} '--format=value(state.state)'",
+      f"gcloud compute tpus queued-resources describe nnzoo-1 {WHERE} "
+      "'--format=value(state.state)'",
       *BOOTSTRAP,
       DOCTOR,
       RUN,
@@ -164,7 +165,8 @@ def test_doctor_verdict_over_all_workers():
   ok = doctor_report('w-0') + doctor_report('w-1')
   assert tpu_vm.doctor_failures(0, ok) == []
   # gcloud may prefix the workers' lines; a FAIL line per failing worker, nothing for the others.
-  prefixed = ''.join(f'[w] {line}\n' for line in ok.replace('w-1: OK', 'w-1: FAIL: jax: x').split('\n'))
+  prefixed = ''.join(f'[w] {line}\n'
+                     for line in ok.replace('w-1: OK', 'w-1: FAIL: jax: x').split('\n'))
   assert tpu_vm.doctor_failures(1, prefixed) == ['w-1: jax: x']
   # A worker that printed nothing (its Python died): fewer OKs than hosts.
   assert tpu_vm.doctor_failures(1, doctor_report('w-0')) == [

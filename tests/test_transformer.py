@@ -139,8 +139,9 @@ def test_bfloat16_compute_keeps_float32_parameters_and_the_function():
     assert 1e-4 < err < 3e-2, (attention, err)   # rounded (not float32), but only by bf16's eps
 
 
-@pytest.mark.skipif(jax.devices()[0].platform != 'gpu', reason='cuDNN attention needs an NVIDIA GPU '
-                    '(run on one by experiments/bench/gpu.sh)')
+@pytest.mark.skipif(jax.devices()[0].platform != 'gpu',
+                    reason='cuDNN attention needs an NVIDIA GPU '
+                           '(run on one by experiments/bench/gpu.sh)')
 def test_cudnn_attention_lever_is_the_same_function_on_gpu():
   """model.attention='cudnn' (fused flash attention, bf16) computes the LM's function: against the
   float32 model on the same parameters, its logits and gradients are as close as the bf16 model's

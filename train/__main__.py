@@ -1,4 +1,5 @@
-"""python -m train --config experiments/<study>/<name>.py[:arg] --workdir DIR [--config.key=value ...]
+"""python -m train --config experiments/<study>/<name>.py[:arg] --workdir DIR
+    [--config.key=value ...]
 
 Parses flags and calls train.loop.train_and_evaluate; nothing else happens here.
 """
@@ -47,8 +48,8 @@ def parse(argv):
                       help='checkpoint and exit 0 once this step is reached (as if preempted)')
   parser.add_argument('--distributed', action='store_true',
                       help='call jax.distributed.initialize() first (multi-host; automatic on TPU '
-                           'VMs, else set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, JAX_PROCESS_ID '
-                           'or run under SLURM)')
+                           'VMs, else set JAX_COORDINATOR_ADDRESS, JAX_NUM_PROCESSES, '
+                           'JAX_PROCESS_ID or run under SLURM)')
   args, rest = parser.parse_known_args(argv)
   overrides = cli.config_overrides(parser, rest)
   if args.stop_after < 0:

@@ -151,7 +151,8 @@ WORKLOADS = {
                                    for k, v in _images(256, 28)(seed).items()}),
         forward_flops=_fixed(lambda: _mm(256, 784, 512) + _mm(256, 512, 512) + _mm(256, 512, 10)),
         data=_digits_data(256)),
-    # 28x28x1: Conv32 3x3 SAME ReLU avgpool2, Conv64 3x3 SAME ReLU avgpool2, Dense256, Dense10; b 128.
+    # 28x28x1: Conv32 3x3 SAME ReLU avgpool2, Conv64 3x3 SAME ReLU avgpool2, Dense256,
+    # Dense10; b 128.
     'cnn': Workload(
         config=_cnn_config,
         batch=_fixed(_images(128, 28)),
@@ -348,14 +349,16 @@ def tpu_estimate(name: str, topology: str, overrides=()) -> dict:
   example = WORKLOADS[name].batch(0, config)
 
   def batch_fn(sharding):
-    return {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=sharding) for k, v in example.items()}
+    return {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=sharding)
+            for k, v in example.items()}
   report = aot.check(config, topology, batch_fn=batch_fn)
   compute = report.flops / report.peak_flops
   memory = report.bytes_accessed / report.hbm_bandwidth
   return {'workload': name, 'overrides': list(overrides), 'estimate': True, 'topology': topology,
           'chips': report.chips, 'xla_flops_per_chip': report.flops,
           'xla_bytes_per_chip': report.bytes_accessed,
-          'roofline_step_s': max(compute, memory), 'bound': 'compute' if compute >= memory else 'memory',
+          'roofline_step_s': max(compute, memory),
+          'bound': 'compute' if compute >= memory else 'memory',
           'hbm_fraction': report.total_bytes / report.hbm_bytes,
           'note': 'estimate from the TPU compiler\'s cost analysis at spec peak, not a measurement'}
 
@@ -473,8 +476,9 @@ def main(argv=None):
                       help='run K steps per compiled call (lax.scan over K stacked batches); '
                            'times are per step')
   parser.add_argument('--time-to', type=float, metavar='ACCURACY',
-                      help='time to this test accuracy of --config FILE trained by python -m train, '
-                           'evaluated after every epoch (train/time_to_accuracy.py)')
+                      help='time to this test accuracy of --config FILE trained by '
+                           'python -m train, evaluated after every epoch '
+                           '(train/time_to_accuracy.py)')
   parser.add_argument('--config', metavar='FILE[:ARG]', help='the config of --time-to')
   parser.add_argument('--max-epochs', type=int, metavar='N',
                       help='--time-to: train at most N epochs (default: the config\'s num_steps)')

@@ -17,7 +17,8 @@ def config_overrides(parser, rest: list[str]) -> list[str]:
   overrides = [r for r in rest if r.startswith('--config.')]
   unknown = [r for r in rest if not r.startswith('--config.')]
   if unknown:
-    parser.error(f'unrecognized arguments: {" ".join(unknown)} (config keys go as --config.KEY=VALUE)')
+    parser.error(f'unrecognized arguments: {" ".join(unknown)} '
+                 '(config keys go as --config.KEY=VALUE)')
   return overrides
 
 

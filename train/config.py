@@ -35,7 +35,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.ckpt_every = 500            # 0: only at the end (and on SIGTERM)
   c.keep_ckpts = 3
   c.plots = True                # PNGs in workdir/plots at each eval and at the end
-  c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity); True = skip it
+  c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity);
+                                # True = skip it
   # XLA compiler options for this run's compiled steps, 'name=value' each (a speed lever, never
   # the math); xla_cpu_* / xla_gpu_* / xla_tpu_* ones apply only on that platform. Empty: the
   # engine picks them from the step (train/xla_options.py: on a CPU, convolutions to XLA's own
@@ -330,7 +331,8 @@ def validate(config) -> None:
   if o.name not in OPTIMIZERS:
     raise UserError(f'config.optimizer.name={o.name!r} is not one of {", ".join(OPTIMIZERS)}')
   if o.schedule not in SCHEDULES:
-    raise UserError(f'config.optimizer.schedule={o.schedule!r} is not one of {", ".join(SCHEDULES)}')
+    raise UserError(f'config.optimizer.schedule={o.schedule!r} is not one of '
+                    f'{", ".join(SCHEDULES)}')
   for key in ('num_steps', 'log_every', 'keep_ckpts'):
     if config[key] <= 0:
       raise UserError(f'config.{key} must be positive, got {config[key]}')

@@ -78,7 +78,8 @@ def open_source(data_config, split: str):
     if not base.exists():
       raise UserError(
           f'data set {name!r} not found in {data_dir}: build it where there is internet with '
-          f'`tfds build {name} --data_dir {data_dir} --file_format array_record` (or copy it there), '
+          f'`tfds build {name} --data_dir {data_dir} --file_format array_record` '
+          f'(or copy it there), '
           f'or point --config.data.data_dir at a directory or gs:// bucket that holds it. '
           f'Offline data sets: {", ".join(sorted(datasets.LOCAL_BUILDERS))}')
   if not datasets.is_local(name) or mocked:

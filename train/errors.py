@@ -2,7 +2,6 @@
 escapes a command is a bug in nnzoo: one line that says so, then the traceback, exit code 1."""
 
 import argparse
-import os
 import sys
 import traceback
 

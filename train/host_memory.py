@@ -33,7 +33,8 @@ applied = False
 def retain_freed_memory() -> bool:
   """Applies the settings above (once); returns whether they are in effect."""
   global applied
-  if applied or os.environ.get(OPT_OUT, '') not in ('', '0') or not sys.platform.startswith('linux'):
+  if (applied or os.environ.get(OPT_OUT, '') not in ('', '0')
+      or not sys.platform.startswith('linux')):
     return applied
   if 'jax' in sys.modules:
     from jax._src import xla_bridge   # backends_are_initialized is not public API

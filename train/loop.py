@@ -225,7 +225,8 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   writer.close()
   summary = {
       'step': step, 'num_steps': config.num_steps, 'preempted': preempted,
-      'eval': last_eval, 'skipped_steps': skipped, 'train_time_s': round(t_train, 3), 'compile_s': round(compile_s, 3),
+      'eval': last_eval, 'skipped_steps': skipped, 'train_time_s': round(t_train, 3),
+      'compile_s': round(compile_s, 3),
       'steps_per_s': round((step - start) / t_train, 3) if t_train else None,
       'devices': jax.device_count(), 'processes': jax.process_count(),
       'platform': jax.devices()[0].platform,

@@ -33,7 +33,7 @@ PAD, BOS, EOS = 256, 257, 258
 BYTE_VOCAB = 259
 
 
-# -- text -------------------------------------------------------------------------------------------
+# -- text ------------------------------------------------------------------------------------------
 def tokenize_bytes(example, key: str, out: str = '', length: int = 128, bos: bool = False,
                    eos: bool = True, mask: str = ''):
   """example[key] (text) -> example[out]: int32 [length] = [BOS] bytes [EOS] PAD ..., truncated.
@@ -66,7 +66,7 @@ def decode_bytes(tokens) -> str:
       'utf-8', 'replace')
 
 
-# -- images -----------------------------------------------------------------------------------------
+# -- images ----------------------------------------------------------------------------------------
 def center_crop(example, size=0, key: str = 'image'):
   """The central size x size window (size 0: the largest central square) of an [H, W, C] image."""
   image = np.asarray(example[key])
@@ -109,7 +109,7 @@ def value_range(example, low: float = -1.0, high: float = 1.0, key: str = 'image
   return {**example, key: (low + (high - low) * x).astype(np.float32)}
 
 
-# -- structure --------------------------------------------------------------------------------------
+# -- structure -------------------------------------------------------------------------------------
 def keep(example, keys=()):
   """Only these features (a real data set's labels, ids and nested dicts are dropped)."""
   missing = [k for k in keys if k not in example]

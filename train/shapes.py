@@ -21,7 +21,8 @@ from train import datasets
 def data_is_here(data_config) -> bool:
   if datasets.is_local(data_config.name):
     return datasets.can_build(data_config.name, data.resolve_data_dir(data_config))
-  base = epath.Path(data.resolve_data_dir(data_config)) / data_config.name.split('/')[0].split(':')[0]
+  base = (epath.Path(data.resolve_data_dir(data_config))
+          / data_config.name.split('/')[0].split(':')[0])
   return base.exists()
 
 

@@ -27,7 +27,8 @@ def report_rows(config):
   import jax
   leaves = jax.tree_util.tree_leaves(run.abstract_state)
   rows = sharding_lib.describe(run.abstract_state, run.state_sharding)
-  return [r + (int(np.prod(leaf.shape)) * leaf.dtype.itemsize,) for r, leaf in zip(rows, leaves)], mesh
+  return [r + (int(np.prod(leaf.shape)) * leaf.dtype.itemsize,)
+          for r, leaf in zip(rows, leaves)], mesh
 
 
 def format_report(rows, mesh) -> str:

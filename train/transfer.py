@@ -64,7 +64,8 @@ def load_into(state, init_from):
                         f'config.init_from.reinit or map it with config.init_from.rename')
       value = flat[key]
       if tuple(value.shape) != tuple(leaf.shape):
-        raise UserError(f'init_from: shape mismatch for {name}: this model has {tuple(leaf.shape)}, '
+        raise UserError(f'init_from: shape mismatch for {name}: '
+                        f'this model has {tuple(leaf.shape)}, '
                         f'the checkpoint of {init_from.workdir} has {tuple(value.shape)} '
                         f'(add it to config.init_from.reinit to start it fresh)')
       loaded.append(name)

@@ -1,9 +1,9 @@
 """CapsNet with dynamic routing (3 iterations) and the reconstruction decoder on the 8x8 digits.
 
 Sabour, Frosst & Hinton 2017, "Dynamic Routing Between Capsules", Table 1: 0.25% ± 0.005 MNIST test
-error with 3 routing iterations and the reconstruction loss (mean of 3 trials). Our CPU setting keeps
-the architecture's pattern (Conv -> PrimaryCaps -> DigitCaps 10x16D with routing -> decoder) at the
-size of scikit-learn's 8x8 digits (the `digits` row of models/capsnet.py).
+error with 3 routing iterations and the reconstruction loss (mean of 3 trials). Our CPU setting
+keeps the architecture's pattern (Conv -> PrimaryCaps -> DigitCaps 10x16D with routing -> decoder)
+at the size of scikit-learn's 8x8 digits (the `digits` row of models/capsnet.py).
 
   python -m train --config experiments/capsnet/capsnet_digits.py --workdir runs/capsnet
   python -m train --config experiments/capsnet/capsnet_digits.py --workdir runs/capsnet_r1 \

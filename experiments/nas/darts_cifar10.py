@@ -25,7 +25,8 @@ and the paper's CIFAR-10 search and evaluation for accelerators.
       --config.data.data_dir=gs://.../tensorflow_datasets
   python -m train --config experiments/nas/darts_cifar10.py:full_eval --workdir gs://.../eval \\
       --config.data.data_dir=gs://.../tensorflow_datasets \\
-      --config.model.genotype="$(python -c 'import json; print(tuple(json.load(open("plots/architecture.json"))["architecture"]))')"
+      --config.model.genotype="$(python -c 'import json; print(tuple(json.load(open(
+          "plots/architecture.json"))["architecture"]))')"
 """
 
 import ml_collections

@@ -190,7 +190,8 @@ def get_record():
       paper=Paper('Liu, Simonyan & Yang', 2019, 'DARTS: Differentiable Architecture Search',
                   'https://arxiv.org/abs/1806.09055', 'Section 2, Algorithm 1; Table 1'),
       metric='CIFAR-10 test error (%) of the derived cell (full scale: darts_cifar10.py)',
-      paper_value='3.00 ± 0.14 (first order), 2.76 ± 0.09 (second order); random search 3.29 ± 0.15',
+      paper_value='3.00 ± 0.14 (first order), 2.76 ± 0.09 (second order); '
+                  'random search 3.29 ± 0.15',
       paper_setting='CIFAR-10, search 8 cells / 16 channels, 50 epochs; evaluation 20 cells / '
                     '36 channels, 600 epochs, cutout',
       full_hardware='this claim is CPU-scale by nature; the paper-scale run is '

@@ -50,8 +50,8 @@ def get_record():
           statement='regularized evolution selects better architectures than random search at a '
                     f'budget of {EVALS} full training runs: mean regret(RE) < mean regret(RS)',
           setting=f'1000-architecture MLP table on digits (3 seeds, 30/90/270 steps); budget '
-                  f'{EVALS} x 270 = {EVALS * 270} steps; {SEARCHES} simulated searches per strategy '
-                  'and seed; RE population 20, sample 5',
+                  f'{EVALS} x 270 = {EVALS * 270} steps; {SEARCHES} simulated searches '
+                  'per strategy and seed; RE population 20, sample 5',
           metric='mean regret(RS) - mean regret(RE)', threshold=0.0002, direction='>=',
           seeds=(0, 1, 2), measure=study.regret_gap('random search', 'regularized evolution',
                                                     EVALS, runs=SEARCHES),

@@ -58,7 +58,8 @@ def run(workdir, cells=CELLS, lengths=LENGTHS, seeds=SEEDS) -> dict:
     for cell in cells:
       values = []
       for seed in seeds:
-        values.append(test_mse(cell, length, seed, epath.Path(workdir) / f'{cell}_t{length}' / f'seed{seed}'))
+        values.append(test_mse(cell, length, seed,
+                               epath.Path(workdir) / f'{cell}_t{length}' / f'seed{seed}'))
       solved = sum(v <= SOLVED for v in values)
       rows.append({'cell': cell, 'length': length, 'seeds': list(seeds), 'values': values,
                    'solved': solved, 'median': statistics.median(values)})
@@ -70,7 +71,8 @@ def run(workdir, cells=CELLS, lengths=LENGTHS, seeds=SEEDS) -> dict:
 
 def _setting() -> str:
   c = adding.config('lstm')
-  return (f'{c.model.hidden} units, Adam {c.optimizer.learning_rate:g} (clip {c.optimizer.clip_norm:g}), '
+  return (f'{c.model.hidden} units, Adam {c.optimizer.learning_rate:g} '
+          f'(clip {c.optimizer.clip_norm:g}), '
           f'batch {c.data.batch_size}, {c.num_steps} steps; T=100: 100k train / 10k test, '
           'T=200 and 400: 50k / 5k sequences')
 

@@ -5,7 +5,8 @@ Model: one GRU layer (Cho et al. 2014) of 32 units, last hidden state -> Dense 1
 (train/datasets/adding.py). Objective: MSE. Predicting the mean gives MSE 0.167.
 
   python -m train --config experiments/sequence/gru_adding.py --workdir runs/gru_adding
-  python -m experiments.reproduce experiments/sequence/gru_adding.py    # ~30 s per seed (2 cores, 2 CPU devices)
+  # ~30 s per seed (2 cores, 2 CPU devices):
+  python -m experiments.reproduce experiments/sequence/gru_adding.py
 
 lstm_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three
 claims together say that the gated cells carry information across 100 steps and the tanh RNN, same

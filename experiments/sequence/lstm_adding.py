@@ -5,7 +5,8 @@ Model: one LSTM layer (with forget gate, Gers et al. 2000) of 32 units, last hid
 (train/datasets/adding.py). Objective: MSE. Predicting the mean gives MSE 0.167.
 
   python -m train --config experiments/sequence/lstm_adding.py --workdir runs/lstm_adding
-  python -m experiments.reproduce experiments/sequence/lstm_adding.py    # ~30 s per seed (2 cores, 2 CPU devices)
+  # ~30 s per seed (2 cores, 2 CPU devices):
+  python -m experiments.reproduce experiments/sequence/lstm_adding.py
 
 gru_adding.py and rnn_adding.py train experiments/sequence/adding.py with another cell: the three
 claims together say that the gated cells carry information across 100 steps and the tanh RNN, same

@@ -5,7 +5,8 @@ from experiments.transfer import study
 
 PAPER = Paper('Yosinski, Clune, Bengio & Lipson', 2014,
               'How transferable are features in deep neural networks?',
-              'https://arxiv.org/abs/1411.1792', 'Figure 2 (AnB, AnB+ and baseB on ImageNet halves)')
+              'https://arxiv.org/abs/1411.1792',
+              'Figure 2 (AnB, AnB+ and baseB on ImageNet halves)')
 PAPER_SETTING = ('ImageNet split into two 500-class halves A and B, 8-layer convnet; the first n '
                  'layers of a net trained on A copied into a net for B, frozen (AnB) or fine-tuned '
                  '(AnB+)')

@@ -28,10 +28,12 @@ def get_record():
   return common.record(
       claim=Claim(
           statement='on 8x8 digits, pre-training on 0-4 does not beat training from scratch on '
-                    '5-9 at 5 labels per class (the paper\'s gain does not carry over at this scale)',
-          setting='digits 0-4 -> 5-9 (scikit-learn 8x8), MLP 64-64-64, 5 labels per class, 600 Adam '
-                  'steps; accuracy(fine-tuned 2 transferred layers) - accuracy(scratch), each '
-                  'seed the mean of 4 target-run pairs on its pre-trained network',
+                    '5-9 at 5 labels per class (the paper\'s gain does not carry over at this '
+                    'scale)',
+          setting='digits 0-4 -> 5-9 (scikit-learn 8x8), MLP 64-64-64, 5 labels per class, '
+                  '600 Adam steps; accuracy(fine-tuned 2 transferred layers) - '
+                  'accuracy(scratch), each seed the mean of 4 target-run pairs on its '
+                  'pre-trained network',
           metric='accuracy difference', threshold=0.02, direction='<=', seeds=(0, 1, 2),
           measure=common.difference(('finetune', 2), ('scratch', 0), 5, repeats=REPEATS),
           minutes=2.0))

@@ -10,7 +10,8 @@ layers were trained on 0-4 (all their shifted images) and kept frozen, with only
 trained on the 5 labels (a linear probe), reaches about 42%. The claim: at least 10 points better.
 
   python -m experiments.reproduce experiments/transfer/pretraining_wins_shifted.py
-  python -m train --config experiments/transfer/pretraining_wins_shifted.py:pretrain --workdir runs/src
+  python -m train --config experiments/transfer/pretraining_wins_shifted.py:pretrain \\
+      --workdir runs/src
   python -m train --config experiments/transfer/pretraining_wins_shifted.py --workdir runs/probe \\
       --config.init_from.workdir=runs/src
 """

@@ -49,7 +49,8 @@ def pretrain_config(seed: int, task: str = 'digits'):
 
 def target_config(seed: int, layers: int, mode: str, per_class: int, source: str = '',
                   task: str = 'digits'):
-  """mode: 'scratch', 'frozen' (first `layers` copied and frozen) or 'finetune' (copied, trained)."""
+  """mode: 'scratch', 'frozen' (first `layers` copied and frozen) or 'finetune'
+  (copied, trained)."""
   c = base(seed, task)
   c.data.classes = TARGET_CLASSES
   c.data.per_class = per_class
@@ -113,7 +114,8 @@ def main(argv=None):
     groups.setdefault((r['per_class'], r['mode'], r['layers']), []).append(r['accuracy'])
   for (pc, mode, n), accs in sorted(groups.items()):
     label = 'scratch' if mode == 'scratch' else f'{mode}, first {n} layers'
-    lines.append(f'| {pc} | {label} | {np.mean(accs):.4f} ± {np.std(accs, ddof=1) if len(accs) > 1 else 0:.4f} |')
+    lines.append(f'| {pc} | {label} | {np.mean(accs):.4f} ± '
+                 f'{np.std(accs, ddof=1) if len(accs) > 1 else 0:.4f} |')
   (out / 'grid.md').write_text('\n'.join(lines) + '\n')
   print('\n'.join(lines))
   _plot(groups, out / 'transfer.png')

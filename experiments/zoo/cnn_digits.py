@@ -5,7 +5,8 @@ Model: Conv32 3x3 -> avgpool2 -> Conv64 3x3 -> avgpool2 -> Dense256 -> Dense10, 
 train / 360 test, built offline as the TFDS data set `nnzoo_digits`.
 
   python -m train --config experiments/zoo/cnn_digits.py --workdir runs/cnn
-  python -m train --config experiments/zoo/cnn_digits.py:small --workdir runs/cnn_small  # tiny model
+  python -m train --config experiments/zoo/cnn_digits.py:small \\
+      --workdir runs/cnn_small  # tiny model
 """
 
 from train.config import base_config
@@ -42,7 +43,8 @@ def get_config(arg: str = ''):
     c.eval_every = 2000
     c.ckpt_every = 2000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use experiments/zoo/cnn_digits.py or ...:small (alias tiny) or ...:full')
+    raise ValueError(f'unknown argument {arg!r}; use experiments/zoo/cnn_digits.py or ...:small '
+                     '(alias tiny) or ...:full')
   return c
 
 

@@ -41,7 +41,8 @@ LOCAL_BUILDERS = {
 
 
 def default_data_dir() -> str:
-  return os.environ.get('NNZOO_DATA_DIR') or os.path.expanduser('~/.cache/nnzoo/tensorflow_datasets')
+  return (os.environ.get('NNZOO_DATA_DIR')
+          or os.path.expanduser('~/.cache/nnzoo/tensorflow_datasets'))
 
 
 def is_local(name: str) -> bool:

@@ -115,7 +115,7 @@ class MultiDigits(tfds.core.GeneratorBasedBuilder):
 
   def _info(self):
     side = self.builder_config.size + 2 * self.builder_config.shift
-    image = lambda: tfds.features.Image(shape=(side, side, 1))
+    image = lambda: tfds.features.Image(shape=(side, side, 1))  # noqa: E731
     return tfds.core.DatasetInfo(
         builder=self,
         description=__doc__,

@@ -62,7 +62,8 @@ OBJECTIVES = {
 
 def build(config, model, tx):
   if config.objective not in OBJECTIVES:
-    raise UserError(f'unknown objective {config.objective!r}; known: {", ".join(sorted(OBJECTIVES))}')
+    raise UserError(f'unknown objective {config.objective!r}; known: '
+                    f'{", ".join(sorted(OBJECTIVES))}')
   cls = OBJECTIVES[config.objective]
   if config.optimizer.accumulate_steps > 1 and not getattr(cls, 'accumulates', False):
     raise UserError(f'objective {config.objective} does not accumulate gradients (its step is not '

@@ -65,7 +65,7 @@ def resize_and_crop(images, size: int, crop: int, rng=None):
   if rng is None:
     return images[:, room // 2:room // 2 + crop, room // 2:room // 2 + crop, :]
   offsets = jax.random.randint(rng, (b, 2), 0, room + 1)
-  cut = lambda im, o: jax.lax.dynamic_slice(im, (o[0], o[1], 0), (crop, crop, c))
+  cut = lambda im, o: jax.lax.dynamic_slice(im, (o[0], o[1], 0), (crop, crop, c))  # noqa: E731
   return jax.vmap(cut)(images, offsets)
 
 
@@ -81,7 +81,7 @@ def random_shift(images, rng, pixels: int):
   b, h, w, _ = images.shape
   padded = jnp.pad(images, ((0, 0), (pixels, pixels), (pixels, pixels), (0, 0)))
   offsets = jax.random.randint(rng, (b, 2), 0, 2 * pixels + 1)
-  crop = lambda im, o: jax.lax.dynamic_slice(im, (o[0], o[1], 0), (h, w, im.shape[-1]))
+  crop = lambda im, o: jax.lax.dynamic_slice(im, (o[0], o[1], 0), (h, w, im.shape[-1]))  # noqa: E731
   return jax.vmap(crop)(padded, offsets)
 
 
@@ -293,7 +293,8 @@ def reconstruction_picture(images, recons, path, n: int = 16):
 
 
 def mosaic(tiles, gap: int = 1):
-  """tiles [rows, cols, H, W(, 1)] -> one [rows*(H+gap), cols*(W+gap)] image (one imshow is fast)."""
+  """tiles [rows, cols, H, W(, 1)] -> one [rows*(H+gap), cols*(W+gap)] image (one imshow is
+  fast)."""
   tiles = np.asarray(tiles)
   rows, cols, h, w = tiles.shape[:4]
   out = np.full((rows * (h + gap), cols * (w + gap)), 0.5, np.float32)   # grey between tiles

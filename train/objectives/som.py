@@ -13,9 +13,9 @@ exponentially with the step from `*_start` to `*_end` over config.num_steps.
     other (a scan over the batch; it gathers the batch and does not parallelize).
 
 The optimizer of the config (`tx`) is not used: opt_state is empty, and the logs show the radius
-and rate of each logged step (`logged_schedule`) instead of a learning rate. Metrics: quantization error
-(mean distance of an example to its BMU's prototype; reported as `loss` too) and topographic error
-(fraction of examples whose first and second BMUs are not grid neighbours, 4-neighbourhood;
+and rate of each logged step (`logged_schedule`) instead of a learning rate. Metrics: quantization
+error (mean distance of an example to its BMU's prototype; reported as `loss` too) and topographic
+error (fraction of examples whose first and second BMUs are not grid neighbours, 4-neighbourhood;
 Kiviluoto 1996).
 
 objective_args:
