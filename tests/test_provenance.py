@@ -36,11 +36,6 @@ PENDING_RERECORD = {
     # cannot show that it did not.
     'capsnet/matched_cnn_digits': 'through capsnet_digits.train_eval\'s cache; its 160 s is less '
                                   'than its three CapsNet arms alone take (capsnet_digits: 691 s)',
-    'transfer/finetune_recovers': 'study._run read back finished runs of the default workdir',
-    'transfer/frozen_depth': 'study._run read back finished runs of the default workdir',
-    'transfer/pretraining_vs_scratch': 'loop.finished_run read back finished runs of its workdir',
-    'transfer/pretraining_wins_shifted': 'study._run read back finished runs of the default '
-                                         'workdir',
     'sequence/adding_study': 'loop.finished_run read back finished runs of its workdir (a killed '
                              'study resumed)',
 }
