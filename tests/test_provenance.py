@@ -24,14 +24,12 @@ RESULTS = sorted(glob.glob(os.path.join(REPO, 'experiments', '*', 'results', '*.
 # passes while listed fails, so the list cannot go stale).
 PENDING_RERECORD = {
     # The seven rows of issue #24.
-    'capsnet/baseline_cnn_digits': 'recorded on a changed tree (+dirty)',
     'capsnet/routing_digits': 'recorded on a changed tree (+dirty)',
     'capsnet/recon_ablation_digits': 'recorded on a changed tree (+dirty)',
     'capsnet/multi_digits': 'changed tree, and runs read back from runs/capsnet_arms',
     'capsnet/multi_digits_cnn': 'changed tree, and runs read back from runs/capsnet_arms',
     'capsnet/multi_digits_routing': 'both arms read back from the cache, trained at an earlier '
                                     'commit',
-    'capsnet/reconstruction_digits': 'runs read back from the cache, trained at another commit',
     # Found while counting runs for the others: their code could read a run back, and the JSON
     # cannot show that it did not.
     'capsnet/matched_cnn_digits': 'through capsnet_digits.train_eval\'s cache; its 160 s is less '
