@@ -23,17 +23,7 @@ RESULTS = sorted(glob.glob(os.path.join(REPO, 'experiments', '*', 'results', '*.
 # from a clean commit with fresh runs, and then its name is deleted here (strict: a record that
 # passes while listed fails, so the list cannot go stale).
 PENDING_RERECORD = {
-    # The seven rows of issue #24.
-    'capsnet/routing_digits': 'recorded on a changed tree (+dirty)',
-    'capsnet/recon_ablation_digits': 'recorded on a changed tree (+dirty)',
-    'capsnet/multi_digits': 'changed tree, and runs read back from runs/capsnet_arms',
-    'capsnet/multi_digits_cnn': 'changed tree, and runs read back from runs/capsnet_arms',
-    'capsnet/multi_digits_routing': 'both arms read back from the cache, trained at an earlier '
-                                    'commit',
-    # Found while counting runs for the others: their code could read a run back, and the JSON
-    # cannot show that it did not.
-    'capsnet/matched_cnn_digits': 'through capsnet_digits.train_eval\'s cache; its 160 s is less '
-                                  'than its three CapsNet arms alone take (capsnet_digits: 691 s)',
+    # The last of the records that a changed tree or a cache of older runs made.
     'sequence/adding_study': 'loop.finished_run read back finished runs of its workdir (a killed '
                              'study resumed)',
 }
