@@ -14,6 +14,7 @@ from experiments import reproduce
 from experiments.capsnet import capsnet_digits
 from train import config as config_lib
 from train import loop
+from train import origin
 from train import tally
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -104,7 +105,7 @@ def tree(tmp_path, monkeypatch):
   _git(tmp_path, 'init', '-q')
   _git(tmp_path, 'add', '.')
   _git(tmp_path, 'commit', '-qm', 'one')
-  monkeypatch.setattr(provenance, 'ROOT', str(tmp_path))
+  monkeypatch.setattr(origin, 'ROOT', str(tmp_path))
   monkeypatch.delenv('NNZOO_COMMIT', raising=False)
   return tmp_path
 

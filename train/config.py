@@ -273,10 +273,22 @@ def apply_overrides(config, overrides: list[str]) -> None:
       node[leaf] = new
 
 
+def build_model(model_config):
+  """models.build(model_config); a config error there is the engine's one-line UserError."""
+  import models
+  try:
+    return models.build(model_config)
+  except models.ConfigError as e:
+    raise UserError(str(e)) from None
+
+
 def _add_model_field(config, field, raw, item):
   """`--config.model.dropout=0.5` may set any field of the model's module, not only listed ones."""
   import models
-  allowed = models.fields(config.model)
+  try:
+    allowed = models.fields(config.model)
+  except models.ConfigError as e:
+    raise UserError(str(e)) from None
   if field not in allowed:
     close = nearest(field, allowed)
     if not close.startswith('('):

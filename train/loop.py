@@ -21,7 +21,6 @@ import jax.numpy as jnp
 import numpy as np
 from etils import epath
 
-import models
 from train import atomic
 from train import checkpoint
 from train import config as config_lib
@@ -316,7 +315,7 @@ class Run:
 def build(config, mesh, batch) -> Run:
   """Model, optimizer and objective from the config; the state's shapes (no FLOPs spent) and a
   placement for every leaf. `batch` is a global batch (arrays or ShapeDtypeStructs)."""
-  model = models.build(config.model)
+  model = config_lib.build_model(config.model)
   tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
   objective = objectives.build(config, model, tx)
   rng = jax.random.PRNGKey(config.seed)
