@@ -260,6 +260,9 @@ def apply_overrides(config, overrides: list[str]) -> None:
     if key not in valid and key.startswith('model.') and key.count('.') == 1:
       _add_model_field(config, key[len('model.'):], raw, item)
       continue
+    if key not in valid and key.startswith('objective_args.') and key.count('.') == 1:
+      _add_objective_arg(config, key[len('objective_args.'):], raw, item)
+      continue
     if key not in valid:
       raise UserError(f'unknown config key {key!r} in {item!r}; '
                       f'nearest valid keys: {nearest(key, valid)}')
@@ -300,6 +303,26 @@ def _add_model_field(config, field, raw, item):
     value = raw
   with config.unlocked():
     config.model[field] = value
+
+
+# A value of each kind of objective argument, for parsing one whose default is derived.
+_EXAMPLE = {float: 0.0, int: 0, bool: False, str: '', tuple: ()}
+
+
+def _add_objective_arg(config, name, raw, item):
+  """`--config.objective_args.recon_weight=0` may set any argument the objective declares."""
+  from train import objectives
+  from train.objectives import arguments
+  declared = arguments.declared(objectives.objective_class(config))
+  if name not in declared:
+    close = nearest(f'objective_args.{name}', [f'objective_args.{k}' for k in declared])
+    raise UserError(f"unknown config key 'objective_args.{name}' in {item!r}; nearest valid "
+                    f'keys: {close}')
+  arg = declared[name]
+  kind_of = _EXAMPLE.get(arg.kind, raw) if callable(arg.default) else arg.default
+  value = _parse_value(raw, kind_of, f'objective_args.{name}')
+  with config.unlocked():
+    config.objective_args[name] = value
 
 
 def _parse_value(raw: str, old, key: str):

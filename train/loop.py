@@ -93,6 +93,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   if not config.data.data_dir:   # so config.json says where the data was read
     with config.unlocked():
       config.data.data_dir = data.resolve_data_dir(config.data)
+  objectives.resolve_args(config)   # so config.json states every objective argument's value
   prepare_host(config)
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _make_workdir(workdir)
@@ -429,9 +430,20 @@ def changed_keys(saved: dict, config) -> list[str]:
   engine gained after that run was written count as their defaults (the engine then behaved as
   the default does), and RESUMABLE_CHANGES are not differences."""
   defaults = json.loads(config_lib.to_json(config_lib.base_config()))
-  current = json.loads(config_lib.to_json(config))
-  return [k for k in config_lib.diff(config_lib.with_defaults(saved, defaults), current)
-          if k not in RESUMABLE_CHANGES]
+  saved = _with_objective_args(config_lib.with_defaults(saved, defaults))
+  current = _with_objective_args(json.loads(config_lib.to_json(config)))
+  return [k for k in config_lib.diff(saved, current) if k not in RESUMABLE_CHANGES]
+
+
+def _with_objective_args(saved: dict) -> dict:
+  """A config dict with the objective arguments it leaves out set to their declared defaults (the
+  values a run of it uses), so a config that states them equals one that does not."""
+  try:
+    config = config_lib.from_saved(saved)
+    objectives.resolve_args(config)
+  except UserError:   # not a config this code can build: compared as it is
+    return saved
+  return json.loads(config_lib.to_json(config))
 
 
 def finished_run(config, workdir) -> dict | None:

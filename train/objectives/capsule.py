@@ -35,6 +35,7 @@ import numpy as np
 
 from train.objectives import classification
 from train.objectives import multilabel
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 
 # Figure 4 of the paper: each dimension of the winning capsule moved by -0.25 .. 0.25 in 0.05 steps.
@@ -86,25 +87,39 @@ def random_shift(images, rng, pixels: int):
 
 
 class Capsule(LossObjective):
-  label_key = 'label'
+  ARGS = {
+      'label_key': Arg('label', str),
+      'm_plus': Arg(0.9, float),
+      'm_minus': Arg(0.1, float),
+      'down_weight': Arg(0.5, float),
+      'recon_weight': Arg(0.0005, float),
+      'shift': Arg(0, int),
+      'resize': Arg(0, int),
+      'crop': Arg(0, int),
+      'loss': Arg('margin', str),
+      'spread_ramp': Arg(0.5, float),
+      'two_digits': Arg(False, bool),
+      'label2_key': Arg('label2', str),
+      'part_keys': Arg(('image1', 'image2'), tuple),
+  }
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)
     a = config.objective_args
-    self.label_key = a.get('label_key', self.label_key)
-    self.m_plus, self.m_minus = a.get('m_plus', 0.9), a.get('m_minus', 0.1)
-    self.down_weight = a.get('down_weight', 0.5)
-    self.recon_weight = a.get('recon_weight', 0.0005)
-    self.shift = int(a.get('shift', 0))
-    self.resize, self.crop = int(a.get('resize', 0)), int(a.get('crop', 0))
-    self.loss = a.get('loss', 'margin')
+    self.label_key = a.label_key
+    self.m_plus, self.m_minus = a.m_plus, a.m_minus
+    self.down_weight = a.down_weight
+    self.recon_weight = a.recon_weight
+    self.shift = int(a.shift)
+    self.resize, self.crop = int(a.resize), int(a.crop)
+    self.loss = a.loss
     if self.loss not in ('margin', 'spread'):
       raise ValueError(f'objective_args.loss={self.loss!r}: use margin or spread')
-    self.spread_ramp = float(a.get('spread_ramp', 0.5))
+    self.spread_ramp = float(a.spread_ramp)
     self._margin = 0.9   # the spread margin; train_step sets its schedule while tracing
-    self.two_digits = bool(a.get('two_digits', False))
-    self.label2_key = a.get('label2_key', 'label2')
-    self.part_keys = tuple(a.get('part_keys', ('image1', 'image2')))
+    self.two_digits = bool(a.two_digits)
+    self.label2_key = a.label2_key
+    self.part_keys = tuple(a.part_keys)
     if self.two_digits and (self.loss != 'margin' or self.shift or self.resize or self.crop):
       raise ValueError('objective_args.two_digits needs the margin loss and no shift, resize or '
                        'crop (the data set places the digits; their targets would not move)')
