@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+from tests import overrides as overrides_lib
 from train import config as config_lib
 from train import loop
 from train import metrics as metrics_lib
@@ -27,13 +28,7 @@ def tiny(data_dir, **overrides):
     c.plots = False
     c.optimizer.learning_rate = 0.01
     c.optimizer.schedule = 'constant'
-    for key, value in overrides.items():
-      node = c
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return overrides_lib.set_keys(c, **overrides)
 
 
 def train_losses(workdir):

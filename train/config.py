@@ -154,7 +154,7 @@ def load(spec: str) -> ml_collections.ConfigDict:
   if not os.path.isfile(path):
     raise UserError(f'config file {path!r} not found (expected experiments/<study>/<name>.py)')
   try:
-    module = _import_file(path)
+    module = load_config_module(path)
   except SyntaxError as e:   # the user's file: where and what, not the importer's traceback
     # (the error may be in a module the config imports: then that file is named)
     elsewhere = e.filename and os.path.abspath(e.filename) != os.path.abspath(path)
@@ -206,7 +206,8 @@ def _tuples(value):
   return value
 
 
-def _import_file(path):
+def load_config_module(path):
+  """The experiment config file at `path` as a module (its get_config, get_record, measure)."""
   name = 'nnzoo_config_' + os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(name, path)
   module = importlib.util.module_from_spec(spec)
