@@ -19,6 +19,7 @@ import argparse
 import os
 import sys
 
+from train import cli
 from train import errors
 from train.tpu_compile import GIB, DoesNotFit, Report, check, parse_topology  # noqa: F401
 
@@ -37,9 +38,11 @@ def main(argv=None) -> int:
   parser.add_argument('--max_fraction', type=float, default=0.95,
                       help='fraction of HBM the step may use (the runtime keeps some)')
   args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-  bad = [r for r in rest if not r.startswith('--config.')]
-  if bad:
-    parser.error(f'unrecognized arguments: {" ".join(bad)}')
+  overrides = cli.config_overrides(parser, rest)
+  try:
+    chips_per_host = tuple(int(c) for c in args.chips_per_host.split(','))
+  except ValueError:
+    parser.error(f'--chips_per_host {args.chips_per_host!r}: integers X,Y,Z, e.g. 2,2,1')
   try:
     import libtpu  # noqa: F401
   except ImportError:
@@ -48,20 +51,18 @@ def main(argv=None) -> int:
   # Compile for the TPU, run nothing on this machine (no effect if jax is already running).
   os.environ.setdefault('JAX_PLATFORMS', 'cpu')
   from train import config as config_lib
-  from train.errors import UserError
-  try:
+
+  def compile_and_report():
     config = config_lib.load(args.config)
-    config_lib.apply_overrides(config, rest)
-    chips_per_host = tuple(int(c) for c in args.chips_per_host.split(','))
-    report = check(config, args.topology, chips_per_host, args.num_slices, args.hbm_gib)
-  except UserError as e:
-    print(f'nnzoo: error: {e}', file=sys.stderr)
-    return e.exit_code
-  except DoesNotFit as e:
-    print(f'{args.topology}: DOES NOT FIT: the TPU compiler says: {e}')
-    return 1
-  print(report.format(args.max_fraction))
-  return 0 if report.fits(args.max_fraction) else 1
+    config_lib.apply_overrides(config, overrides)
+    try:
+      report = check(config, args.topology, chips_per_host, args.num_slices, args.hbm_gib)
+    except DoesNotFit as e:
+      print(f'{args.topology}: DOES NOT FIT: the TPU compiler says: {e}')
+      return 1
+    print(report.format(args.max_fraction))
+    return 0 if report.fits(args.max_fraction) else 1
+  return cli.run_guarded(compile_and_report)
 
 
 if __name__ == '__main__':
