@@ -1,4 +1,4 @@
-"""The benchmark harness prints the JSON fields the issues name (speed itself is not tested)."""
+"""The benchmark harness prints the JSON fields the README names (speed itself is not tested)."""
 
 import json
 import subprocess

@@ -8,8 +8,8 @@ and achieved GFLOP/s. `--workload peak` measures the f32 matmul peak that the ot
 with; `--input-only` times the workload's real data path instead of the step. `--time-to` times a
 whole `python -m train` run of a config to a test accuracy (train/time_to_accuracy.py).
 
-Workload shapes are fixed by the issues (and by the PyTorch reference in ../shared/torch-reference):
-change them only together with the reference.
+Workload shapes are those of the PyTorch reference (../shared/torch-reference): change them only
+together with the reference.
 """
 
 import argparse
@@ -110,7 +110,7 @@ def _cnn_config():
 def _lstm_config():
   c = _base('rnn', 'bench', 128, cell='lstm', hidden=128, num_outputs=1)
   c.objective = 'regression'
-  c.cpu_devices = 2   # data-parallel over the two cores: 0.075 -> 0.054 s here (see README)
+  c.cpu_devices = 2   # data-parallel over two CPU cores is faster for it (README, Speed)
   return c
 
 
@@ -118,7 +118,7 @@ def _transformer_config():
   c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
             num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
   c.objective = 'lm'
-  c.cpu_devices = 2   # data-parallel over the two cores: 8% faster here (see README)
+  c.cpu_devices = 2   # data-parallel over two CPU cores is faster for it (README, Speed)
   return c
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The accelerator checks of issue #11 in one call: the GPU-only lever test, the matmul peaks, the
+# The accelerator checks in one call: the GPU-only lever test, the matmul peaks, the
 # LM at a size that fills the chip in bf16 (model-FLOPs utilization, three attention kernels, two
 # batch sizes), and the five CPU workloads unchanged and at 10 steps per call. One JSON line per
 # run in $OUT/gpu.jsonl (add them to the README table with
