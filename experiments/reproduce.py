@@ -22,6 +22,7 @@ import time
 
 from etils import epath
 
+from experiments import harness
 from experiments import provenance
 from experiments import records
 from train import config as config_lib
@@ -35,7 +36,7 @@ def load_record(path: str):
   if not os.path.isfile(path):
     raise UserError(f'config file {path!r} not found (expected experiments/<study>/<name>.py)')
   try:
-    module = config_lib._import_file(path)  # pylint: disable=protected-access
+    module = config_lib.load_config_module(path)
   except SyntaxError as e:
     raise UserError(f'{e.filename or path} line {e.lineno}: {e.msg}') from None
   if not hasattr(module, 'get_record'):
@@ -45,12 +46,8 @@ def load_record(path: str):
 
 def train_measure(module, claim, seed, workdir, overrides):
   """The default measure: train get_config(claim.config_arg) with this seed, read an eval metric."""
-  from train import loop
   config = module.get_config(claim.config_arg) if claim.config_arg else module.get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   if claim.eval_key not in summary['eval']:
     raise UserError(f'claim reads eval metric {claim.eval_key!r}, the run reports '
                     f'{sorted(summary["eval"])}')

@@ -21,7 +21,6 @@ from models import rnn
 from models import transformer
 from models import rbf
 from models import som
-from train.errors import UserError
 
 FAMILIES = {
     'mlp': mlp,
@@ -40,13 +39,19 @@ FAMILIES = {
 }
 
 
+class ConfigError(ValueError):
+  """A model config that names a family, variant or field that does not exist, or a field value
+  no model takes. The engine reports it as its own one-line user error (exit 2); a model imports
+  nothing of the engine, so the type is its own."""
+
+
 def _row(model_config):
   name, variant = model_config.name, model_config.get('variant', 'tiny')
   if name not in FAMILIES:
-    raise UserError(f'unknown model family {name!r}; known: {", ".join(sorted(FAMILIES))}')
+    raise ConfigError(f'unknown model family {name!r}; known: {", ".join(sorted(FAMILIES))}')
   table = FAMILIES[name].VARIANTS
   if variant not in table:
-    raise UserError(f'unknown {name} variant {variant!r}; known: {", ".join(table)}')
+    raise ConfigError(f'unknown {name} variant {variant!r}; known: {", ".join(table)}')
   return table[variant]
 
 
@@ -72,12 +77,12 @@ def build(model_config):
       continue
     if key not in allowed:
       close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.4)
-      raise UserError(f'unknown config key model.{key} for {cls.__name__}; nearest valid keys: '
-                      + ', '.join('model.' + c for c in (close or allowed)))
+      raise ConfigError(f'unknown config key model.{key} for {cls.__name__}; nearest valid '
+                        'keys: ' + ', '.join('model.' + c for c in (close or allowed)))
     big = _too_large(value)
     if big is not None:
-      raise UserError(f'config.model.{key}={value!r}: {big} is larger than any model field takes '
-                      f'(up to 2**24)')
+      raise ConfigError(f'config.model.{key}={value!r}: {big} is larger than any model field '
+                        f'takes (up to 2**24)')
     kwargs[key] = tuple(value) if isinstance(value, list) else value
   return cls(**kwargs)
 

@@ -6,18 +6,12 @@ import pytest
 pytest.importorskip('libtpu', reason='libtpu is not installed (pip install -e .[tpu-aot])')
 
 from launch import aot  # noqa: E402
-from train import config as config_lib  # noqa: E402
+from tests.overrides import load  # noqa: E402
 
 # Full-scale configs that must compile for a TPU slice (add new families' full configs here).
 FULL_CONFIGS = ['experiments/zoo/cnn_digits.py:full']
 HUGE_MLP = ['--config.model.name=mlp', '--config.model.variant=bench',
             '--config.model.hidden=(32768,32768)']   # ~1.1e9 params: 16 GiB with Adam's moments
-
-
-def load(spec, *overrides):
-  c = config_lib.load(spec)
-  config_lib.apply_overrides(c, list(overrides))
-  return c
 
 
 @pytest.mark.parametrize('spec', FULL_CONFIGS)

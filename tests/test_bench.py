@@ -1,4 +1,4 @@
-"""The benchmark harness prints the JSON fields the issues name (speed itself is not tested)."""
+"""The benchmark harness prints the JSON fields the README names (speed itself is not tested)."""
 
 import json
 import subprocess
@@ -87,14 +87,14 @@ def test_fixed_shape_workload_rejects_a_batch_override():
 def test_record_from_adds_another_machines_lines(tmp_path, monkeypatch):
   """Lines measured elsewhere (experiments/bench/gpu.sh on a lent GPU) join the table's records,
   replacing the same workload, levers and hardware."""
-  from train import bench
-  monkeypatch.setattr(bench, 'RESULTS', str(tmp_path / 'results.jsonl'))
+  from experiments import record_bench
+  monkeypatch.setattr(record_bench, 'RESULTS', str(tmp_path / 'results.jsonl'))
   row = {'workload': 'mlp', 'hardware': 'NVIDIA H100 80GB HBM3 x1 (gpu)', 'overrides': [],
          'median_step_s': 0.001}
   lines = tmp_path / 'gpu.jsonl'
   lines.write_text(json.dumps(row) + '\n' + json.dumps({**row, 'median_step_s': 0.002}) + '\n')
-  assert bench.main(['--record-from', str(lines)]) == 0
-  rows = [json.loads(l) for l in open(bench.RESULTS)]
+  assert record_bench.main(['--from', str(lines)]) == 0
+  rows = [json.loads(l) for l in open(record_bench.RESULTS)]
   assert rows == [{**row, 'median_step_s': 0.002}]
 
 

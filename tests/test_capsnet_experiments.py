@@ -8,6 +8,7 @@ import jax
 import pytest
 import tensorflow_datasets as tfds
 
+from tests import overrides as overrides_lib
 from train import config as config_lib
 from train import data
 from train import loop
@@ -24,13 +25,7 @@ def _load(spec, **overrides):
     c.eval_every = c.ckpt_every = 0
     c.plots = False
     c.data.batch_size = c.data.eval_batch_size = 8
-    for key, value in overrides.items():
-      *parents, leaf = key.split('.')
-      node = c
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return overrides_lib.set_keys(c, **overrides)
 
 
 @pytest.mark.parametrize('spec', FULL)

@@ -22,7 +22,7 @@ CONFIGS = sorted(p for p in glob.glob('experiments/*/*.py')
 @pytest.mark.slow
 @pytest.mark.parametrize('path', CONFIGS)
 def test_claim_reproduces(path, data_dir, tmp_path):
-  record = config_lib._import_file(path).get_record()
+  record = config_lib.load_config_module(path).get_record()
   budget = float(os.environ.get('NNZOO_CLAIM_MINUTES', '3'))
   if record.claim.minutes > budget:
     pytest.skip(f'takes ~{record.claim.minutes} min (> NNZOO_CLAIM_MINUTES={budget})')

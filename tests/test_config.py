@@ -73,3 +73,47 @@ def test_cli_help_explains_flags():
   assert r.returncode == 0
   for word in ('--config', '--workdir', '--config.KEY=VALUE', 'resumes'):
     assert word in r.stdout
+
+
+CAPSNET = 'experiments/capsnet/capsnet_digits.py'
+
+
+def test_objective_args_are_declared_checked_and_resolved():
+  from train import objectives
+  c = config_lib.load(CAPSNET)
+  objectives.resolve_args(c)   # the config's own values kept, every other declared default added
+  assert c.objective_args.recon_weight == 0.0005 * 784 / 64
+  assert (c.objective_args.m_plus, c.objective_args.loss, c.objective_args.part_keys) == (
+      0.9, 'margin', ('image1', 'image2'))
+  c = config_lib.load(CAPSNET)
+  with c.unlocked():
+    c.objective_args.recon_wieght = 1.0
+  with pytest.raises(UserError, match=r'unknown config key objective_args.recon_wieght for '
+                                      r'objective capsule; nearest valid keys: '
+                                      r'objective_args.recon_weight'):
+    objectives.resolve_args(c)
+  c = config_lib.load(CAPSNET)
+  with c.unlocked():
+    c.objective_args.m_plus = 'high'
+  with pytest.raises(UserError, match=r'objective_args.m_plus=.high.: expects a number'):
+    objectives.resolve_args(c)
+
+
+def test_objective_args_override_any_declared_argument_and_name_the_nearest():
+  c = config_lib.load(CNN)   # sets no objective_args
+  config_lib.apply_overrides(c, ['--config.objective_args.aux_weight=1'])
+  assert c.objective_args.aux_weight == 1.0 and isinstance(c.objective_args.aux_weight, float)
+  with pytest.raises(UserError, match=r"'objective_args.aux_wieght'.*nearest valid keys: "
+                                      r'objective_args.aux_weight'):
+    config_lib.apply_overrides(c, ['--config.objective_args.aux_wieght=1'])
+
+
+def test_derived_objective_defaults_follow_the_model_and_other_arguments():
+  from train import objectives
+  c = config_lib.base_config()
+  c.objective, c.model.name, c.model.variant = 'som', 'som', 'tiny'
+  config_lib.apply_overrides(c, ['--config.objective_args.variant=online'])
+  objectives.resolve_args(c)
+  model = config_lib.build_model(c.model)
+  assert c.objective_args.radius_start == max(model.rows, model.cols) / 2
+  assert (c.objective_args.rate_start, c.objective_args.rate_end) == (0.5, 0.01)

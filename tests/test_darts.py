@@ -8,6 +8,7 @@ import pytest
 import models
 from models import darts
 from models import nas_mlp
+from tests import overrides as overrides_lib
 from train import config as config_lib
 from train import data
 from train import loop
@@ -23,13 +24,7 @@ def _config(data_dir, spec=MLP + ':tiny', **overrides):
   with c.unlocked():
     c.data.data_dir = data_dir
     c.plots = False
-    for key, value in overrides.items():
-      node = c
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return overrides_lib.set_keys(c, **overrides)
 
 
 def test_val_stream_comes_from_its_own_split_by_step(data_dir):

@@ -11,9 +11,11 @@ import jax
 import numpy as np
 import pytest
 
+from tests import overrides as overrides_lib
 from train import config as config_lib
 from train import loop
 from train import metrics as metrics_lib
+from train import objectives
 
 TINY = 'experiments/zoo/cnn_digits.py:tiny'
 
@@ -26,13 +28,7 @@ def tiny(data_dir, **overrides):
     c.plots = False
     c.optimizer.learning_rate = 0.01
     c.optimizer.schedule = 'constant'
-    for key, value in overrides.items():
-      node = c
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return overrides_lib.set_keys(c, **overrides)
 
 
 def train_losses(workdir):
@@ -54,7 +50,10 @@ def test_trains_and_writes_its_workdir(data_dir, tmp_path):
                'plots/predictions.png', 'plots/confusion.png', 'checkpoints/60'):
     assert (tmp_path / name).exists(), name
   assert any(p.name.startswith('events') for p in (tmp_path / 'tensorboard').iterdir())
-  assert json.loads((tmp_path / 'config.json').read_text())['num_steps'] == 60
+  written = json.loads((tmp_path / 'config.json').read_text())
+  assert written['num_steps'] == 60
+  # every argument the objective reads is stated, defaults included
+  assert written['objective_args'] == {'aux_weight': 0.4, 'extra_inputs': [], 'input_key': 'image'}
 
 
 def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path):
@@ -227,6 +226,12 @@ def test_a_workdir_written_before_new_config_keys_still_resumes():
     c.data.augment = ('flip_left_right()',)
     c.data.data_dir = '/elsewhere'     # where the data is read from is not the run
   assert loop.changed_keys(saved, c) == ['data.augment']
+  # a config.json that states its objective's default arguments is the same run as one that
+  # leaves them out (written before they were declared)
+  resolved = config_lib.from_saved(saved)
+  objectives.resolve_args(resolved)
+  assert resolved.objective_args and loop.changed_keys(saved, resolved) == []
+  assert loop.changed_keys(json.loads(config_lib.to_json(resolved)), config_lib.base_config()) == []
 
 
 def test_confusion_matrix_counts_every_real_eval_example_once():

@@ -28,7 +28,7 @@ CONFIGS = sorted(p for p in glob.glob('experiments/*/*.py')
 
 
 def _args(path):
-  module = config_lib._import_file(path)
+  module = config_lib.load_config_module(path)
   args = ['']
   if hasattr(module, 'get_record'):
     args.append(module.get_record().full_config_arg)
@@ -81,7 +81,7 @@ def test_data_parallel_step_gathers_no_activations(path, data_dir):
 
 @pytest.mark.parametrize('path', CONFIGS)
 def test_record_is_complete(path):
-  module = config_lib._import_file(path)
+  module = config_lib.load_config_module(path)
   assert hasattr(module, 'get_record'), f'{path} states no paper claim (get_record)'
   r = module.get_record()
   assert isinstance(r, records.Record) and r.paper.year > 1900 and r.paper.url.startswith('http')
@@ -98,7 +98,7 @@ def test_every_claim_ci_runs_was_recorded_as_it_now_reads_with_a_margin_of_2():
   (threshold, direction, seeds): a restated claim is recorded again."""
   problems, checked = [], 0
   for path in CONFIGS:
-    claim = config_lib._import_file(path).get_record().claim
+    claim = config_lib.load_config_module(path).get_record().claim
     if claim.minutes > CI_MINUTES:
       continue
     checked += 1

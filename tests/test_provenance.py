@@ -9,11 +9,12 @@ import subprocess
 
 import pytest
 
+from experiments import harness
 from experiments import provenance
 from experiments import reproduce
-from experiments.capsnet import capsnet_digits
 from train import config as config_lib
 from train import loop
+from train import origin
 from train import tally
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -94,7 +95,7 @@ def tree(tmp_path, monkeypatch):
   _git(tmp_path, 'init', '-q')
   _git(tmp_path, 'add', '.')
   _git(tmp_path, 'commit', '-qm', 'one')
-  monkeypatch.setattr(provenance, 'ROOT', str(tmp_path))
+  monkeypatch.setattr(origin, 'ROOT', str(tmp_path))
   monkeypatch.delenv('NNZOO_COMMIT', raising=False)
   return tmp_path
 
@@ -159,22 +160,22 @@ def _at(monkeypatch, commit):
 
 
 def test_cached_arm_is_read_back_at_its_commit_only(stub_training, monkeypatch, tmp_path):
-  monkeypatch.setattr(capsnet_digits, 'ARMS_CACHE', str(tmp_path / 'arms'))
+  monkeypatch.setattr(harness, 'ARMS_CACHE', str(tmp_path / 'arms'))
   config = lambda: config_lib.base_config()  # noqa: E731
   _at(monkeypatch, 'aaaaaaaaaa')
-  capsnet_digits.train_eval(config(), 1, tmp_path / 'wd')
+  harness.cached_eval(config(), 1, tmp_path / 'wd')
   assert len(stub_training) == 1 and tally.counts()['runs_trained'] == 1
   _at(monkeypatch, 'aaaaaaaaaa')
-  assert capsnet_digits.train_eval(config(), 1, tmp_path / 'wd2') == {'accuracy': 0.51}
+  assert harness.cached_eval(config(), 1, tmp_path / 'wd2') == {'accuracy': 0.51}
   assert len(stub_training) == 1
   assert tally.counts() == {'runs_trained': 0, 'runs_reused': 1,
                             'reused_commits': ['aaaaaaaaaa'], 'train_s': 0.0}
   _at(monkeypatch, 'bbbbbbbbbb')   # newer code: the run of 'aaaaaaaaaa' is not its number
-  capsnet_digits.train_eval(config(), 1, tmp_path / 'wd3')
+  harness.cached_eval(config(), 1, tmp_path / 'wd3')
   assert len(stub_training) == 2 and tally.counts()['runs_reused'] == 0
   _at(monkeypatch, 'bbbbbbbbbb+dirty')   # a changed tree names no code: neither read nor stored
-  capsnet_digits.train_eval(config(), 1, tmp_path / 'wd4')
-  capsnet_digits.train_eval(config(), 1, tmp_path / 'wd4')
+  harness.cached_eval(config(), 1, tmp_path / 'wd4')
+  harness.cached_eval(config(), 1, tmp_path / 'wd4')
   assert len(stub_training) == 4 and tally.counts()['runs_reused'] == 0
 
 

@@ -1,14 +1,8 @@
 """The sharding report: every leaf with its spec and bytes per device; FSDP shows ~1/8."""
 
-from train import config as config_lib
+from tests.overrides import load
 from train import sharding_report
 from train import shapes
-
-
-def load(spec, *overrides):
-  c = config_lib.load(spec)
-  config_lib.apply_overrides(c, list(overrides))
-  return c
 
 
 def group_bytes(rows, group):

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from train import checkpoint
+from tests import overrides as overrides_lib
 from train import config as config_lib
 from train import data
 from train import loop
@@ -19,13 +20,7 @@ def tiny(data_dir, **overrides):
     c.plots = False
     c.eval_every = 0
     c.optimizer.schedule = 'constant'
-    for key, value in overrides.items():
-      node = c
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return overrides_lib.set_keys(c, **overrides)
 
 
 @pytest.fixture(scope='module')

@@ -8,8 +8,8 @@ and achieved GFLOP/s. `--workload peak` measures the f32 matmul peak that the ot
 with; `--input-only` times the workload's real data path instead of the step. `--time-to` times a
 whole `python -m train` run of a config to a test accuracy (train/time_to_accuracy.py).
 
-Workload shapes are fixed by the issues (and by the PyTorch reference in ../shared/torch-reference):
-change them only together with the reference.
+Workload shapes are those of the PyTorch reference (../shared/torch-reference): change them only
+together with the reference.
 """
 
 import argparse
@@ -110,7 +110,7 @@ def _cnn_config():
 def _lstm_config():
   c = _base('rnn', 'bench', 128, cell='lstm', hidden=128, num_outputs=1)
   c.objective = 'regression'
-  c.cpu_devices = 2   # data-parallel over the two cores: 0.075 -> 0.054 s here (see README)
+  c.cpu_devices = 2   # data-parallel over two CPU cores is faster for it (README, Speed)
   return c
 
 
@@ -118,7 +118,7 @@ def _transformer_config():
   c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
             num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
   c.objective = 'lm'
-  c.cpu_devices = 2   # data-parallel over the two cores: 8% faster here (see README)
+  c.cpu_devices = 2   # data-parallel over two CPU cores is faster for it (README, Speed)
   return c
 
 
@@ -341,17 +341,18 @@ def tpu_estimate(name: str, topology: str, overrides=()) -> dict:
   """XLA's TPU cost estimate of the workload's step on a slice, compiled here with libtpu.
 
   An estimate, not a measurement: the roofline time max(FLOPs / peak, bytes / HBM bandwidth) per
-  chip at the chip's spec peak, from the same train step (launch.aot) the CPU numbers time.
+  chip at the chip's spec peak, from the same train step the CPU numbers time, compiled as
+  `python -m launch.aot` compiles it (train/tpu_compile.py).
   """
   import jax
-  from launch import aot
+  from train import tpu_compile
   config = workload_config(name, overrides)
   example = WORKLOADS[name].batch(0, config)
 
   def batch_fn(sharding):
     return {k: jax.ShapeDtypeStruct(v.shape, v.dtype, sharding=sharding)
             for k, v in example.items()}
-  report = aot.check(config, topology, batch_fn=batch_fn)
+  report = tpu_compile.check(config, topology, batch_fn=batch_fn)
   compute = report.flops / report.peak_flops
   memory = report.bytes_accessed / report.hbm_bandwidth
   return {'workload': name, 'overrides': list(overrides), 'estimate': True, 'topology': topology,
@@ -447,20 +448,27 @@ def bench_peak(reps: int = 10) -> dict:
 
 def machine() -> dict:
   import jax
-  from experiments import provenance
   from train import host_memory
+  from train import origin
   d = jax.devices()
   return {'platform': d[0].platform, 'device_kind': d[0].device_kind, 'devices': len(d),
           'retain_freed_memory': host_memory.applied,
-          'hardware': provenance.hardware(), 'jax': jax.__version__,
+          'hardware': origin.hardware(), 'jax': jax.__version__,
           'python': platform.python_version(), 'xla_flags': os.environ.get('XLA_FLAGS', ''),
-          'date': provenance.now(), 'commit': provenance.commit()}
+          'date': origin.now(), 'commit': origin.commit()}
 
 
 def main(argv=None):
+  print(json.dumps(measure(argv), sort_keys=True))
+  return 0
+
+
+def measure(argv=None) -> dict:
+  """What `python -m train.bench ARGS` prints, as a dict (experiments/record_bench.py stores it)."""
+  from train import cli
   from train.errors import ArgumentParser
   parser = ArgumentParser(prog='python -m train.bench', description=__doc__,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--workload', choices=sorted(WORKLOADS) + ['peak'])
   parser.add_argument('--steps', type=int, default=20, help='timed steps (>= 20 for the record)')
   parser.add_argument('--warmup', type=int, default=3)
@@ -484,26 +492,7 @@ def main(argv=None):
                       help='--time-to: train at most N epochs (default: the config\'s num_steps)')
   parser.add_argument('--seeds', default='0', metavar='S1,S2,...',
                       help='--time-to: seeds to run (the line holds the median)')
-  parser.add_argument('--record', action='store_true',
-                      help='also store the line in experiments/bench/results.jsonl (replacing the '
-                           'same workload on the same hardware) for the README table')
-  parser.add_argument('--record-from', metavar='JSONL',
-                      help='record the lines of a file that train.bench printed on another '
-                           'machine (e.g. experiments/bench/gpu.sh on a GPU) and exit')
   args, rest = parser.parse_known_args(argv)
-  if args.record_from:
-    from train.errors import UserError
-    try:
-      lines = [line for line in open(args.record_from) if line.strip()]
-      rows = [json.loads(line) for line in lines]
-    except (OSError, ValueError) as e:
-      raise UserError(f'--record-from {args.record_from}: {e}') from None
-    for row in rows:
-      if not isinstance(row, dict) or not {'workload', 'hardware'} <= set(row):
-        raise UserError(f'--record-from {args.record_from}: {str(row)[:80]} is not a line that '
-                        f'train.bench printed')
-      record(row)
-    return 0
   if args.time_to is not None:
     return _time_to(parser, args, rest, argv)
   if args.config:
@@ -515,9 +504,7 @@ def main(argv=None):
                                                             args.steps_per_call, 1)):
     if value < least:
       parser.error(f'{flag} must be at least {least}, got {value}')
-  overrides = [r for r in rest if r.startswith('--config.')]
-  if len(overrides) != len(rest):
-    parser.error('unrecognized arguments: ' + ' '.join(r for r in rest if r not in overrides))
+  overrides = cli.config_overrides(parser, rest)
   if args.workload == 'peak':
     result = bench_peak()
   elif args.input_only:
@@ -533,15 +520,12 @@ def main(argv=None):
   result.update(machine())
   if result.get('estimate'):
     result['hardware'] = f'TPU {args.tpu_estimate} (XLA estimate, compiled on {result["hardware"]})'
-  result['command'] = 'python -m train.bench ' + shlex.join(
-      a for a in (argv or sys.argv[1:]) if a != '--record')
-  print(json.dumps(result, sort_keys=True))
-  if args.record:
-    record(result)
-  return 0
+  result['command'] = 'python -m train.bench ' + shlex.join(argv or sys.argv[1:])
+  return result
 
 
-def _time_to(parser, args, rest, argv) -> int:
+def _time_to(parser, args, rest, argv) -> dict:
+  from train import cli
   from train import time_to_accuracy
   if args.workload or args.input_only or args.tpu_estimate:
     parser.error('--time-to takes --config, not --workload, --input-only or --tpu-estimate')
@@ -553,33 +537,12 @@ def _time_to(parser, args, rest, argv) -> int:
     seeds = [int(s) for s in args.seeds.split(',') if s.strip()]
   except ValueError:
     parser.error(f'--seeds {args.seeds!r}: seeds are integers separated by commas')
-  overrides = [r for r in rest if r.startswith('--config.')]
-  if len(overrides) != len(rest):
-    parser.error('unrecognized arguments: ' + ' '.join(r for r in rest if r not in overrides))
+  overrides = cli.config_overrides(parser, rest)
   result = time_to_accuracy.time_to(args.config, args.time_to, seeds, args.max_epochs, overrides,
                                     args.reference)
   result.update(machine())
-  result['command'] = 'python -m train.bench ' + shlex.join(
-      a for a in (argv or sys.argv[1:]) if a != '--record')
-  print(json.dumps(result, sort_keys=True))
-  return 0
-
-
-RESULTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-                       'experiments', 'bench', 'results.jsonl')
-
-
-def record(result: dict) -> None:
-  rows = []
-  if os.path.exists(RESULTS):
-    rows = [json.loads(l) for l in open(RESULTS) if l.strip()]
-  from experiments.report import machine
-  key = lambda r: (r['workload'], r.get('input_only', False), machine(r['hardware']),  # noqa: E731
-                   tuple(r.get('overrides', ())), r.get('topology'), r.get('steps_per_call', 1))
-  rows = [r for r in rows if key(r) != key(result)] + [result]
-  os.makedirs(os.path.dirname(RESULTS), exist_ok=True)
-  with open(RESULTS, 'w') as f:
-    f.writelines(json.dumps(r, sort_keys=True) + '\n' for r in rows)
+  result['command'] = 'python -m train.bench ' + shlex.join(argv or sys.argv[1:])
+  return result
 
 
 def _main(argv=None):

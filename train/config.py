@@ -154,7 +154,7 @@ def load(spec: str) -> ml_collections.ConfigDict:
   if not os.path.isfile(path):
     raise UserError(f'config file {path!r} not found (expected experiments/<study>/<name>.py)')
   try:
-    module = _import_file(path)
+    module = load_config_module(path)
   except SyntaxError as e:   # the user's file: where and what, not the importer's traceback
     # (the error may be in a module the config imports: then that file is named)
     elsewhere = e.filename and os.path.abspath(e.filename) != os.path.abspath(path)
@@ -206,7 +206,8 @@ def _tuples(value):
   return value
 
 
-def _import_file(path):
+def load_config_module(path):
+  """The experiment config file at `path` as a module (its get_config, get_record, measure)."""
   name = 'nnzoo_config_' + os.path.splitext(os.path.basename(path))[0]
   spec = importlib.util.spec_from_file_location(name, path)
   module = importlib.util.module_from_spec(spec)
@@ -260,6 +261,9 @@ def apply_overrides(config, overrides: list[str]) -> None:
     if key not in valid and key.startswith('model.') and key.count('.') == 1:
       _add_model_field(config, key[len('model.'):], raw, item)
       continue
+    if key not in valid and key.startswith('objective_args.') and key.count('.') == 1:
+      _add_objective_arg(config, key[len('objective_args.'):], raw, item)
+      continue
     if key not in valid:
       raise UserError(f'unknown config key {key!r} in {item!r}; '
                       f'nearest valid keys: {nearest(key, valid)}')
@@ -273,10 +277,22 @@ def apply_overrides(config, overrides: list[str]) -> None:
       node[leaf] = new
 
 
+def build_model(model_config):
+  """models.build(model_config); a config error there is the engine's one-line UserError."""
+  import models
+  try:
+    return models.build(model_config)
+  except models.ConfigError as e:
+    raise UserError(str(e)) from None
+
+
 def _add_model_field(config, field, raw, item):
   """`--config.model.dropout=0.5` may set any field of the model's module, not only listed ones."""
   import models
-  allowed = models.fields(config.model)
+  try:
+    allowed = models.fields(config.model)
+  except models.ConfigError as e:
+    raise UserError(str(e)) from None
   if field not in allowed:
     close = nearest(field, allowed)
     if not close.startswith('('):
@@ -288,6 +304,26 @@ def _add_model_field(config, field, raw, item):
     value = raw
   with config.unlocked():
     config.model[field] = value
+
+
+# A value of each kind of objective argument, for parsing one whose default is derived.
+_EXAMPLE = {float: 0.0, int: 0, bool: False, str: '', tuple: ()}
+
+
+def _add_objective_arg(config, name, raw, item):
+  """`--config.objective_args.recon_weight=0` may set any argument the objective declares."""
+  from train import objectives
+  from train.objectives import arguments
+  declared = arguments.declared(objectives.objective_class(config))
+  if name not in declared:
+    close = nearest(f'objective_args.{name}', [f'objective_args.{k}' for k in declared])
+    raise UserError(f"unknown config key 'objective_args.{name}' in {item!r}; nearest valid "
+                    f'keys: {close}')
+  arg = declared[name]
+  kind_of = _EXAMPLE.get(arg.kind, raw) if callable(arg.default) else arg.default
+  value = _parse_value(raw, kind_of, f'objective_args.{name}')
+  with config.unlocked():
+    config.objective_args[name] = value
 
 
 def _parse_value(raw: str, old, key: str):

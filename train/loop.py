@@ -21,7 +21,6 @@ import jax.numpy as jnp
 import numpy as np
 from etils import epath
 
-import models
 from train import atomic
 from train import checkpoint
 from train import config as config_lib
@@ -94,6 +93,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   if not config.data.data_dir:   # so config.json says where the data was read
     with config.unlocked():
       config.data.data_dir = data.resolve_data_dir(config.data)
+  objectives.resolve_args(config)   # so config.json states every objective argument's value
   prepare_host(config)
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _make_workdir(workdir)
@@ -316,7 +316,7 @@ class Run:
 def build(config, mesh, batch) -> Run:
   """Model, optimizer and objective from the config; the state's shapes (no FLOPs spent) and a
   placement for every leaf. `batch` is a global batch (arrays or ShapeDtypeStructs)."""
-  model = models.build(config.model)
+  model = config_lib.build_model(config.model)
   tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
   objective = objectives.build(config, model, tx)
   rng = jax.random.PRNGKey(config.seed)
@@ -430,9 +430,20 @@ def changed_keys(saved: dict, config) -> list[str]:
   engine gained after that run was written count as their defaults (the engine then behaved as
   the default does), and RESUMABLE_CHANGES are not differences."""
   defaults = json.loads(config_lib.to_json(config_lib.base_config()))
-  current = json.loads(config_lib.to_json(config))
-  return [k for k in config_lib.diff(config_lib.with_defaults(saved, defaults), current)
-          if k not in RESUMABLE_CHANGES]
+  saved = _with_objective_args(config_lib.with_defaults(saved, defaults))
+  current = _with_objective_args(json.loads(config_lib.to_json(config)))
+  return [k for k in config_lib.diff(saved, current) if k not in RESUMABLE_CHANGES]
+
+
+def _with_objective_args(saved: dict) -> dict:
+  """A config dict with the objective arguments it leaves out set to their declared defaults (the
+  values a run of it uses), so a config that states them equals one that does not."""
+  try:
+    config = config_lib.from_saved(saved)
+    objectives.resolve_args(config)
+  except UserError:   # not a config this code can build: compared as it is
+    return saved
+  return json.loads(config_lib.to_json(config))
 
 
 def finished_run(config, workdir) -> dict | None:

@@ -57,30 +57,26 @@ def format_report(rows, mesh) -> str:
 
 
 def main(argv=None):
-  parser = argparse.ArgumentParser(prog='python -m train.sharding_report', description=HELP,
-                                   formatter_class=argparse.RawDescriptionHelpFormatter)
+  from train import cli
+  from train.errors import ArgumentParser
+  parser = ArgumentParser(prog='python -m train.sharding_report', description=HELP,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--config', required=True, metavar='FILE[:ARG]')
   parser.add_argument('--devices', type=int, default=0,
                       help='report for N fake CPU devices (default: the devices this machine has)')
   args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-  bad = [r for r in rest if not r.startswith('--config.')]
-  if bad:
-    parser.error(f'unrecognized arguments: {" ".join(bad)}')
+  overrides = cli.config_overrides(parser, rest)
   import jax
   if args.devices:
     jax.config.update('jax_platforms', 'cpu')
     jax.config.update('jax_num_cpu_devices', args.devices)
   from train import config as config_lib
-  from train.errors import UserError
-  try:
+
+  def report():
     config = config_lib.load(args.config)
-    config_lib.apply_overrides(config, rest)
-    rows, mesh = report_rows(config)
-  except UserError as e:
-    print(f'nnzoo: error: {e}', file=sys.stderr)
-    return e.exit_code
-  print(format_report(rows, mesh))
-  return 0
+    config_lib.apply_overrides(config, overrides)
+    print(format_report(*report_rows(config)))
+  return cli.run_guarded(report)
 
 
 if __name__ == '__main__':

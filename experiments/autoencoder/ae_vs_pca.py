@@ -10,6 +10,7 @@ the same 1437 training digits; the claim is on the 360 test digits.
   python -m experiments.reproduce experiments/autoencoder/ae_vs_pca.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 CODE = 4
@@ -48,20 +49,15 @@ def get_config(arg: str = ''):
     c.eval_every = 5000
     c.ckpt_every = 5000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 
 def measure(seed, workdir, overrides):
   """MSE(AE) / MSE(PCA) on the test digits, both at code size CODE."""
   from experiments.autoencoder import measures
-  from train import config as config_lib
-  from train import loop
   config = get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   ae = summary['eval']['mse']
   pca = measures.pca_test_mse(config, config.model.code)
   print(f'    seed {seed}: MSE(AE) {ae:.5f}, MSE(PCA) {pca:.5f}', flush=True)

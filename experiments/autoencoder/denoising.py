@@ -14,6 +14,7 @@ the same network trained without corruption.
   python -m experiments.reproduce experiments/autoencoder/denoising.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 MASKED = 0.25
@@ -61,22 +62,16 @@ def get_config(arg: str = ''):
     c.eval_every = 5000
     c.ckpt_every = 5000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "plain", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'plain', 'tiny', 'full')
   return c
 
 
 def measure(seed, workdir, overrides):
   """MSE(DAE) / MSE(plain AE) on the same masked test digits, scored against the clean ones."""
-  from train import config as config_lib
-  from train import loop
   mse = {}
   for arg in ('', 'plain'):
     config = get_config(arg)
-    with config.unlocked():
-      config.seed = seed
-    config_lib.apply_overrides(config, overrides)
-    summary = loop.train_and_evaluate(config, workdir / (arg or 'denoising'), overwrite=True,
-                                      progress=False)
+    summary = harness.seeded_run(config, seed, workdir / (arg or 'denoising'), overrides)
     mse[arg or 'denoising'] = summary['eval']['mse']
   print(f'    seed {seed}: MSE(DAE) {mse["denoising"]:.5f}, MSE(AE) {mse["plain"]:.5f}', flush=True)
   return mse['denoising'] / mse['plain']

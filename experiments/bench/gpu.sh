@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# The accelerator checks of issue #11 in one call: the GPU-only lever test, the matmul peaks, the
+# The accelerator checks in one call: the GPU-only lever test, the matmul peaks, the
 # LM at a size that fills the chip in bf16 (model-FLOPs utilization, three attention kernels, two
 # batch sizes), and the five CPU workloads unchanged and at 10 steps per call. One JSON line per
 # run in $OUT/gpu.jsonl (add them to the README table with
-# `python -m train.bench --record-from gpu.jsonl`), errors in $OUT/gpu.log, a summary last.
+# `python -m experiments.record_bench --from gpu.jsonl`), errors in $OUT/gpu.log, a summary last.
 #   NNZOO_COMMIT=$(git rev-parse --short=10 HEAD) OUT=/tmp/gpu bash experiments/bench/gpu.sh
 # (PYTHON=... picks the interpreter; NNZOO_COMMIT names the commit of a clean tree copied there).
 set -u

@@ -13,6 +13,7 @@ dense layer), same seeds, same 600 Adam steps; the claim compares their accuraci
   python -m experiments.reproduce experiments/capsnet/affine_digits.py
 """
 
+from experiments import harness
 from experiments.capsnet import capsnet_digits
 
 
@@ -25,8 +26,8 @@ def get_config(arg: str = ''):
   if arg != 'tiny':
     c.model.primary_stride = 2
   if arg not in ('', 'tiny'):
-    raise ValueError(f'unknown argument {arg!r}; use "" or tiny (the paper\'s affNIST setting '
-                     'needs a 40x40 MNIST canvas that TFDS does not provide)')
+    raise harness.unknown_argument(arg, '', 'tiny', note=" (the paper's affNIST setting needs a "
+                                   '40x40 MNIST canvas that TFDS does not provide)')
   return c
 
 
@@ -62,15 +63,9 @@ def evaluate_split(config, state, split):
 def measure(seed, workdir, overrides):
   import json
   from etils import epath
-  from train import config as config_lib
-  from train import loop
   accs = {}
   for name, config in (('capsnet', get_config()), ('cnn', cnn_config())):
-    with config.unlocked():
-      config.seed = seed
-    config_lib.apply_overrides(config, list(overrides))
-    summary = loop.train_and_evaluate(config, epath.Path(workdir) / name, overwrite=True,
-                                      progress=False)
+    summary = harness.seeded_run(config, seed, epath.Path(workdir) / name, overrides)
     accs[name] = {'test_affine': summary['eval']['accuracy'],
                   'test': evaluate_split(config, summary['state'], 'test')}
   print(f'    seed {seed}: ' + ', '.join(f'{n} test {a["test"]:.4f} test_affine '

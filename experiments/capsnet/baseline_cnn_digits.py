@@ -14,6 +14,7 @@ minute): 793k parameters, 1.7x the `digits` CapsNet (472k; the paper's ratio is 
 shifted by up to 2 pixels is left out: the classification objective has no augmentation).
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -49,7 +50,7 @@ def get_config(arg: str = ''):
     c.num_steps = 469 * 50
     c.eval_every = c.ckpt_every = 4690
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny or full')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

@@ -14,6 +14,7 @@ at the size of scikit-learn's 8x8 digits (the `digits` row of models/capsnet.py)
 Adam with an exponentially decaying learning rate, batch 128); meant for one accelerator.
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -52,7 +53,7 @@ def get_config(arg: str = ''):
   elif arg == 'full':
     full_mnist(c)
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny, small or full')
+    raise harness.unknown_argument(arg, '', 'tiny', 'small', 'full')
   return c
 
 
@@ -96,58 +97,3 @@ def get_record():
           metric='test accuracy', threshold=0.97, direction='>=', seeds=(0, 1, 2),
           eval_key='accuracy', minutes=6.0),
   )
-
-
-def train_eval(config, seed, workdir, overrides=()):
-  """Trains `config` with `seed` in `workdir` and returns its final eval metrics (for measures).
-
-  The comparative claims of this study share an arm (this file's default CapsNet, same seeds): a
-  finished run of exactly the same config (its full JSON, seed included) trained at this same
-  commit is read back from runs/capsnet_arms/ instead of being trained again. The key carries the
-  commit, so code of another commit (or a changed tree, which names no code: it is never read
-  back nor stored) trains again; training is deterministic given code, config and seed, so this
-  only saves time. Reuse is counted by train.tally, and so written into a recorded result.
-  """
-  import hashlib
-  import json
-  import shutil
-  from etils import epath
-  from experiments import provenance
-  from train import config as config_lib
-  from train import loop
-  from train import tally
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, list(overrides))
-  here = provenance.reusable_commit()
-  if here is None:
-    return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']
-  key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}'.encode()).hexdigest()[:16]
-  cached = epath.Path(ARMS_CACHE) / key / 'summary.json'
-  if cached.exists():
-    print(f'    (reusing the finished run {cached.parent}, trained at {here})', flush=True)
-    tally.reused(cached.parent, here)
-    return json.loads(cached.read_text())['eval']
-  evaluation = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)['eval']
-  cached.parent.mkdir(parents=True, exist_ok=True)
-  shutil.copy(epath.Path(workdir) / 'config.json', cached.parent / 'config.json')
-  (cached.parent / provenance.RUN_COMMIT).write_text(here + '\n')
-  shutil.copy(epath.Path(workdir) / 'summary.json', cached)
-  tally.also_at(cached.parent)
-  return evaluation
-
-
-ARMS_CACHE = 'runs/capsnet_arms'
-
-
-def compare(config_a, config_b, key, seed, workdir, overrides=(), names=('a', 'b')):
-  """Trains both configs with the same seed; returns metric(a) - metric(b) and logs both arms."""
-  import json
-  from etils import epath
-  workdir = epath.Path(workdir)
-  a = train_eval(config_a, seed, workdir / names[0], overrides)[key]
-  b = train_eval(config_b, seed, workdir / names[1], overrides)[key]
-  print(f'    seed {seed}: {key} {names[0]} = {a:.4f}, {names[1]} = {b:.4f}', flush=True)
-  workdir.mkdir(parents=True, exist_ok=True)   # both arms may have been read back
-  (workdir / 'arms.json').write_text(json.dumps({names[0]: a, names[1]: b, 'key': key}))
-  return a - b

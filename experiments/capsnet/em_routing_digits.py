@@ -11,6 +11,7 @@ the spread-loss-trained class activations classify far above chance (10%).
   python -m train --config experiments/capsnet/em_routing_digits.py:full --workdir gs://...
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -55,7 +56,7 @@ def get_config(arg: str = ''):
     c.num_steps = 50000
     c.eval_every = c.ckpt_every = 2500
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny or full')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

@@ -9,6 +9,7 @@ parameters against 472,256 of the `digits` CapsNet with its decoder (401,920 wit
   python -m experiments.reproduce experiments/capsnet/matched_cnn_digits.py
 """
 
+from experiments import harness
 from experiments.capsnet import baseline_cnn_digits
 from experiments.capsnet import capsnet_digits
 
@@ -25,7 +26,7 @@ def get_config(arg: str = ''):
 
 
 def measure(seed, workdir, overrides):
-  return capsnet_digits.compare(capsnet_digits.get_config(), get_config(), 'accuracy', seed,
+  return harness.compare(capsnet_digits.get_config(), get_config(), 'accuracy', seed,
                                 workdir, overrides, names=('capsnet', 'cnn'))
 
 

@@ -21,6 +21,7 @@ with a 10x longer learning-rate decay period (Section 6.2). Plots: `two_digits.p
 the two most active capsules decoded one at a time, red and green) and `coupling.png`.
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -71,15 +72,14 @@ def get_config(arg: str = ''):
     c.eval_every = 0
     c.ckpt_every = 23450
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny or full')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 
 def measure(seed, workdir, overrides):
   """Both-digits accuracy of this config's run; the run is shared with multi_digits_cnn.py's
-  comparison through capsnet_digits.train_eval's cache of finished runs."""
-  from experiments.capsnet import capsnet_digits
-  evaluation = capsnet_digits.train_eval(get_config(), seed, workdir, overrides)
+  comparison through experiments/harness.py's cache (cached_eval) of finished runs."""
+  evaluation = harness.cached_eval(get_config(), seed, workdir, overrides)
   print(f'    seed {seed}: both-digits accuracy {evaluation["accuracy"]:.4f}, digit accuracy '
         f'{evaluation["digit_accuracy"]:.4f}, recon MSE {evaluation["recon_mse"]:.4f}', flush=True)
   return evaluation['accuracy']

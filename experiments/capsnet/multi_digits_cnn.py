@@ -7,7 +7,7 @@ outputs are its answer, scored like the capsules' two longest. The network is th
 baseline pattern at the size of baseline_cnn_digits.py (3 SAME 3x3 convolutions 64-64-32 without
 pooling, Dense 328-192, dropout 0.5) on the 12x12 pairs of `nnzoo_multi_digits`; the claim compares
 it with multi_digits.py's CapsNet, trained from the same seeds (the CapsNet runs are shared
-through capsnet_digits.train_eval's cache).
+through experiments/harness.py's cache (cached_eval)).
 
   python -m train --config experiments/capsnet/multi_digits_cnn.py --workdir runs/caps_multi_cnn
   python -m experiments.reproduce experiments/capsnet/multi_digits_cnn.py
@@ -18,6 +18,7 @@ through capsnet_digits.train_eval's cache).
 MultiMNIST (`nnzoo_multi_digits/mnist`, 36x36).
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -63,14 +64,13 @@ def get_config(arg: str = ''):
     c.eval_every = 0
     c.ckpt_every = 23450
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny or full')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 
 def measure(seed, workdir, overrides):
-  from experiments.capsnet import capsnet_digits
   from experiments.capsnet import multi_digits
-  return capsnet_digits.compare(multi_digits.get_config(), get_config(), 'accuracy', seed,
+  return harness.compare(multi_digits.get_config(), get_config(), 'accuracy', seed,
                                 workdir, overrides, names=('capsnet', 'cnn'))
 
 

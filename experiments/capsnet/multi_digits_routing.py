@@ -6,12 +6,12 @@ parallel attention mechanism"); their MultiMNIST number (5.2% error) is for r=3 
 digits (routing_digits.py) r=3 and r=1 tie, but every variant is near 100% there. This config
 trains multi_digits.py's CapsNet with r=1 (uniform coupling) from the same seeds and reports
 acc2(r=3) - acc2(r=1), the both-digits accuracies on `nnzoo_multi_digits` (the r=3 runs are
-multi_digits.py's, shared through capsnet_digits.train_eval's cache).
+multi_digits.py's, shared through experiments/harness.py's cache (cached_eval)).
 
   python -m experiments.reproduce experiments/capsnet/multi_digits_routing.py
 """
 
-from experiments.capsnet import capsnet_digits
+from experiments import harness
 from experiments.capsnet import multi_digits
 
 
@@ -23,7 +23,7 @@ def get_config(arg: str = ''):
 
 
 def measure(seed, workdir, overrides):
-  return capsnet_digits.compare(multi_digits.get_config(), get_config(), 'accuracy', seed,
+  return harness.compare(multi_digits.get_config(), get_config(), 'accuracy', seed,
                                 workdir, overrides, names=('r3', 'r1'))
 
 

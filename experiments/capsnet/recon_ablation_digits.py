@@ -9,6 +9,7 @@ acc(reconstruction) - acc(none) per seed.
   python -m experiments.reproduce experiments/capsnet/recon_ablation_digits.py
 """
 
+from experiments import harness
 from experiments.capsnet import capsnet_digits
 
 
@@ -20,7 +21,7 @@ def get_config(arg: str = ''):
 
 
 def measure(seed, workdir, overrides):
-  return capsnet_digits.compare(capsnet_digits.get_config(), get_config(), 'accuracy', seed,
+  return harness.compare(capsnet_digits.get_config(), get_config(), 'accuracy', seed,
                                 workdir, overrides, names=('recon', 'none'))
 
 

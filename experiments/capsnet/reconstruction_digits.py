@@ -12,6 +12,7 @@ that knows the true label) is printed too, as a harder baseline.
   python -m experiments.reproduce experiments/capsnet/reconstruction_digits.py
 """
 
+from experiments import harness
 from experiments.capsnet import capsnet_digits
 
 
@@ -34,7 +35,7 @@ def baseline_mses(data_config):
 
 def measure(seed, workdir, overrides):
   config = get_config()
-  recon = capsnet_digits.train_eval(config, seed, workdir, overrides)['recon_mse']
+  recon = harness.cached_eval(config, seed, workdir, overrides)['recon_mse']
   mean_mse, class_mse = baseline_mses(config.data)
   print(f'    seed {seed}: recon MSE {recon:.5f}, mean-image MSE {mean_mse:.5f}, '
         f'class-mean-image MSE {class_mse:.5f}', flush=True)

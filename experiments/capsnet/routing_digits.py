@@ -11,6 +11,7 @@ our numbers give no evidence that routing helps at this scale.
   python -m experiments.reproduce experiments/capsnet/routing_digits.py
 """
 
+from experiments import harness
 from experiments.capsnet import capsnet_digits
 
 
@@ -22,7 +23,7 @@ def get_config(arg: str = ''):
 
 
 def measure(seed, workdir, overrides):
-  return capsnet_digits.compare(capsnet_digits.get_config(), get_config(), 'accuracy', seed,
+  return harness.compare(capsnet_digits.get_config(), get_config(), 'accuracy', seed,
                                 workdir, overrides, names=('r3', 'r1'))
 
 

@@ -14,6 +14,7 @@ digits: the same resize-then-crop input path (8x8 digits resized to 12x12, rando
 central crop at test) still lets CapsNet classify them.
 """
 
+from experiments import harness
 from experiments.capsnet import capsnet_digits
 
 
@@ -36,7 +37,7 @@ def get_config(arg: str = ''):
     c.objective_args.resize = 12
     c.objective_args.crop = 10
   else:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny or full')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

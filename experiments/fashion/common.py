@@ -8,6 +8,7 @@ each with the submitter's code. Every claim here trains on all 60k with a fixed 
 epochs, no early stopping, no selection) and reports the test split at the end.
 """
 
+from experiments import harness
 from experiments.records import Paper
 from train.config import base_config
 
@@ -54,8 +55,7 @@ def tiny(c):
 
 def check_arg(arg: str, *known: str):
   if arg not in ('', 'tiny', 'full') + known:
-    raise ValueError(f'unknown argument {arg!r}; use "", tiny, full' +
-                     ''.join(f', {k}' for k in known))
+    raise harness.unknown_argument(arg, '', 'tiny', 'full', *known)
 
 
 def record(paper_value: str, paper_setting: str, claim, full_time: str, paper_number: float,

@@ -14,6 +14,7 @@ samples; calibration (seed 0, 3000 steps) gave 42% with all 10 classes present.
   python -m experiments.reproduce experiments/gan/dcgan_digits.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -58,30 +59,22 @@ def get_config(arg: str = ''):
     c.eval_every = 5000
     c.ckpt_every = 5000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 
 def measure(seed, workdir, overrides):
   """Fraction of 1000 samples a real-digit classifier labels with probability >= 0.9."""
-  import os
-
   import numpy as np
   from sklearn.linear_model import LogisticRegression
 
   import models
   from experiments.autoencoder import measures as ae_measures
-  from train import config as config_lib
   from train import data
-  from train import loop
   from train import objectives
   from train import optimizer as optimizer_lib
   config = get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, os.path.abspath(workdir), overwrite=True,
-                                    progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   tx, _ = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
   objective = objectives.build(config, models.build(config.model), tx)
   objective.eval_seed = 1000 + seed  # fresh noise, not the eval's fixed samples

@@ -20,6 +20,7 @@ of generated samples lie within 3 std of a mode. The modes covered per seed are 
   python -m experiments.reproduce experiments/gan/gan_ring.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -58,7 +59,7 @@ def get_config(arg: str = ''):
   elif arg == 'full':  # the same game: the ring is its own full scale
     pass
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

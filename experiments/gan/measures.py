@@ -1,9 +1,6 @@
 """Numbers of the ring experiments: high-quality sample fraction and modes covered per seed."""
 
-import os
-
-from train import config as config_lib
-from train import loop
+from experiments import harness
 
 COVERED = 0.01   # a mode is covered when at least 1% of all samples are high-quality and near it
 
@@ -14,11 +11,7 @@ def modes_covered(eval_metrics: dict) -> int:
 
 def ring_run(get_config, seed, workdir, overrides) -> dict:
   config = get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  metrics = loop.train_and_evaluate(config, os.path.abspath(workdir), overwrite=True,
-                                    progress=False)['eval']
+  metrics = harness.seeded_run(config, seed, workdir, overrides)['eval']
   print(f'    seed {seed}: high-quality samples {metrics["high_quality"]:.3f}, modes covered '
         f'{modes_covered(metrics)} of 8', flush=True)
   return metrics

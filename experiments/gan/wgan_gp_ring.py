@@ -14,6 +14,7 @@ printed beside it (calibration, seed 0: 8 modes, 56% high-quality, against the G
   python -m experiments.reproduce experiments/gan/wgan_gp_ring.py
 """
 
+from experiments import harness
 from experiments.gan import gan_ring
 
 
@@ -43,7 +44,7 @@ def get_config(arg: str = ''):
     c.data.batch_size = 5 * 256
     c.num_steps = 100000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

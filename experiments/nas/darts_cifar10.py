@@ -31,6 +31,7 @@ and the paper's CIFAR-10 search and evaluation for accelerators.
 
 import ml_collections
 
+from experiments import harness
 from train.config import base_config
 
 CIFAR_TRAIN = 50000
@@ -99,7 +100,7 @@ def get_config(arg: str = ''):
     c.eval_every = 10000
     c.ckpt_every = 5000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny", "full" or "full_eval"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full', 'full_eval')
   return c
 
 
@@ -108,14 +109,9 @@ def measure(seed, workdir, overrides):
   its share of parameter-free ops (none/skip/pool) kept as details."""
   import jax
   import models
-  from train import config as config_lib
-  from train import loop
   from train.objectives import darts as darts_objective
   config = get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   found = darts_objective.architecture_summary(
       models.build(config.model), jax.device_get(summary['state'].params['alpha']))
   print(f'  seed {seed}: genotype {found["architecture"]}, parameter-free share '

@@ -27,6 +27,7 @@ under 'details' in the recorded results/darts_mlp_digits.json.
 
 import json
 
+from experiments import harness
 from train.config import base_config
 
 ALPHA_MOVED = 0.1     # max |softmax(alpha) - 1/K| after the search; ~0.002 at initialization
@@ -61,7 +62,7 @@ def get_config(arg: str = ''):
     c.num_steps = 20
     c.eval_every = 0
   elif arg not in ('', 'full'):
-    raise ValueError(f'unknown argument {arg!r}; use "" (the CPU search) or "tiny"')
+    raise harness.unknown_argument(arg, '', 'tiny', note=' ("" is the CPU search)')
   return c
 
 

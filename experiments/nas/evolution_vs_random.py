@@ -12,6 +12,7 @@ oldest member removed. Each claim seed is 5000 simulated searches per strategy.
   python -m experiments.nas.study --workdir runs/nas_study      # all strategies, all budgets
 """
 
+from experiments import harness
 from experiments.nas import make_table
 from experiments.nas import study
 
@@ -28,7 +29,7 @@ def get_config(arg: str = ''):
     from models import nas_mlp
     return make_table.config(0, nas_mlp.VARIANTS['population_tiny'][1]['archs'], 30)
   if arg not in ('', 'full'):
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return make_table.config(0)
 
 

@@ -13,6 +13,7 @@ NDEI 0.42 here.
 
 import math
 
+from experiments import harness
 from train.config import base_config
 
 HORIZON = 0          # column of `targets`: 0 = x(t+6), 1 = x(t+85)
@@ -56,21 +57,14 @@ def get_config(arg: str = '', horizon: int = HORIZON, name: str = NAME, centres:
   elif arg == 'full':  # the same: Mackey-Glass is its own full scale
     pass
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "finetune", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'finetune', 'tiny', 'full')
   return c
 
 
 def ndei(get_config_fn, name, seed, workdir, overrides) -> float:
   """NDEI = RMSE / standard deviation of the target, on the test points."""
-  import os
-  from train import config as config_lib
-  from train import loop
   config = get_config_fn()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, os.path.abspath(workdir), overwrite=True,
-                                    progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   return math.sqrt(summary['eval'][f'nmse_{name}'])
 
 

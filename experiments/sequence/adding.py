@@ -5,6 +5,7 @@ their own paper and claim: together they say that the gated cells carry informat
 steps (and, in adding_study.py, 200 and 400) and the tanh RNN, same budget, does not at 200.
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -45,5 +46,5 @@ def config(cell: str, arg: str = '', length: int = 100):
     c.eval_every = 2000
     c.ckpt_every = 2000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c

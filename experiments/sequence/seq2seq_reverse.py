@@ -13,6 +13,7 @@ vocabulary file; the tokenizing input step is config.data.preprocess).
   python -m train --config experiments/sequence/seq2seq_reverse.py:full --workdir gs://.../wmt14
 """
 
+from experiments import harness
 from train import preprocess
 from train.config import base_config
 
@@ -74,7 +75,7 @@ def get_config(arg: str = ''):
     c.eval_every = 10_000
     c.ckpt_every = 5_000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

@@ -20,6 +20,7 @@ tokenizing input step is config.data.preprocess). Eval reports bits per byte of 
 
 import numpy as np
 
+from experiments import harness
 from train import preprocess
 from train.config import base_config
 
@@ -75,7 +76,7 @@ def get_config(arg: str = ''):
     c.eval_every = 20_000
     c.ckpt_every = 5_000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 
@@ -91,13 +92,8 @@ def unigram_bits_per_char() -> float:
 
 def measure(seed, workdir, overrides):
   """Unigram bits/char minus the Transformer's bits/char on held-out text (positive = better)."""
-  from train import config as config_lib
-  from train import loop
   config = get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   model_bpc = summary['eval']['bits_per_token']
   unigram = unigram_bits_per_char()
   print(f'  seed {seed}: transformer {model_bpc:.3f} bits/char, unigram {unigram:.3f} bits/char, '

@@ -11,6 +11,7 @@ Metric: whole-sequence accuracy of the answer (teacher-forced argmax, which equa
   python -m experiments.reproduce experiments/sequence/transformer_reverse.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -49,7 +50,7 @@ def get_config(arg: str = ''):
     c.eval_every = 2000
     c.ckpt_every = 2000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'tiny', 'full')
   return c
 
 

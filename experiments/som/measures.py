@@ -4,16 +4,15 @@ The untrained map is the run's own initial state (same config, same seed, same f
 by the objective's own eval step on the eval split: only the competitive updates differ.
 """
 
-import os
 
 import jax
 import jax.numpy as jnp
 
 import models
-from train import config as config_lib
 from train import data
 from train import objectives
 from train import optimizer as optimizer_lib
+from experiments import harness
 
 
 def untrained_eval(config) -> dict:
@@ -36,13 +35,8 @@ def untrained_eval(config) -> dict:
 
 def qe_ratio(get_config, seed, workdir, overrides) -> float:
   """Trained QE / untrained QE on the eval split, for the config `get_config()` with `seed`."""
-  from train import loop
   config = get_config()
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, overrides)
-  summary = loop.train_and_evaluate(config, os.path.abspath(workdir), overwrite=True,
-                                    progress=False)
+  summary = harness.seeded_run(config, seed, workdir, overrides)
   trained = summary['eval']
   untrained = untrained_eval(config)
   print(f'    seed {seed}: QE trained {trained["quantization_error"]:.4f}, untrained '

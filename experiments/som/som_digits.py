@@ -10,6 +10,7 @@ moves the prototypes part of the way (rate 0.5 -> 0.05) to the batch map's estim
   python -m experiments.reproduce experiments/som/som_digits.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -52,7 +53,7 @@ def get_config(arg: str = ''):
     c.num_steps = 3000
     c.objective_args.radius_start = 10.0
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "pca", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'pca', 'tiny', 'full')
   return c
 
 

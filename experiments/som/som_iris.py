@@ -12,6 +12,7 @@ topographic error under 0.1.
   python -m experiments.reproduce experiments/som/som_iris.py
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -50,7 +51,7 @@ def get_config(arg: str = ''):
   elif arg == 'full':  # the same map; iris is its own full scale (TFDS `iris` works too)
     pass
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use "", "pca", "online", "tiny" or "full"')
+    raise harness.unknown_argument(arg, '', 'pca', 'online', 'tiny', 'full')
   return c
 
 

@@ -9,6 +9,7 @@ train / 360 test, built offline as the TFDS data set `nnzoo_digits`.
       --workdir runs/cnn_small  # tiny model
 """
 
+from experiments import harness
 from train.config import base_config
 
 
@@ -43,8 +44,7 @@ def get_config(arg: str = ''):
     c.eval_every = 2000
     c.ckpt_every = 2000
   elif arg:
-    raise ValueError(f'unknown argument {arg!r}; use experiments/zoo/cnn_digits.py or ...:small '
-                     '(alias tiny) or ...:full')
+    raise harness.unknown_argument(arg, '', 'small', 'full', note=' (tiny is small)')
   return c
 
 

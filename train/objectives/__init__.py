@@ -26,11 +26,15 @@ Every objective is a class built as `Objective(config, model, tx)` with:
                                                 what `forward` returns in evaluation; the objectives
                                                 that have it are the ones train.explain explains
 
+Each class declares the `config.objective_args` it reads in `ARGS` (train/objectives/arguments.py):
+their kinds and defaults, filled into the config before config.json is written.
+
 The loop jits `train_step` and `eval_step` with the state's shardings and never asks which family
 it is training. A new kind of training is a new class here, not a branch in the loop.
 """
 
 from train.errors import UserError
+from train.objectives import arguments
 from train.objectives import capsule
 from train.objectives import classification
 from train.objectives import darts
@@ -60,11 +64,22 @@ OBJECTIVES = {
 }
 
 
-def build(config, model, tx):
+def objective_class(config):
   if config.objective not in OBJECTIVES:
     raise UserError(f'unknown objective {config.objective!r}; known: '
                     f'{", ".join(sorted(OBJECTIVES))}')
-  cls = OBJECTIVES[config.objective]
+  return OBJECTIVES[config.objective]
+
+
+def resolve_args(config) -> None:
+  """Fills config.objective_args with the defaults its objective declares (ARGS), so config.json
+  states every value the run uses; an unknown key is an error naming the nearest declared ones."""
+  from train import config as config_lib
+  arguments.resolve(config, objective_class(config), config_lib.build_model(config.model))
+
+
+def build(config, model, tx):
+  cls = objective_class(config)
   if config.optimizer.accumulate_steps > 1 and not getattr(cls, 'accumulates', False):
     raise UserError(f'objective {config.objective} does not accumulate gradients (its step is not '
                     f'one gradient then one update): set config.optimizer.accumulate_steps=1 and '

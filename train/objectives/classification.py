@@ -12,10 +12,12 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 
 
 class Classification(LossObjective):
+  ARGS = {'aux_weight': Arg(0.4, float)}   # the auxiliary head's share of the loss, if it has one
   label_key = 'label'
 
   def per_example(self, logits, batch):
@@ -25,7 +27,7 @@ class Classification(LossObjective):
     labels = batch[self.label_key]
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels)
     if aux is not None:
-      weight = float(self.config.objective_args.get('aux_weight', 0.4))
+      weight = float(self.config.objective_args.aux_weight)
       losses = losses + weight * optax.softmax_cross_entropy_with_integer_labels(aux, labels)
     correct = (jnp.argmax(logits, -1) == labels).astype(jnp.float32)
     return losses, {'accuracy': correct}

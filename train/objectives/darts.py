@@ -33,6 +33,7 @@ from models import darts as darts_models
 from train import atomic
 from train.data import VAL_PREFIX
 from train.errors import UserError
+from train.objectives.arguments import Arg
 from train.objectives.classification import Classification
 from train.state import TrainState
 
@@ -51,16 +52,22 @@ def alpha_statistics(alphas) -> dict:
 class DARTS(Classification):
   # Its step is two updates on two streams (alpha, then w), not one gradient then one update.
   accumulates = False
+  ARGS = {
+      'alpha_pattern': Arg('^alpha', str),   # regex over the parameter path
+      'alpha_lr': Arg(3e-4, float),
+      'alpha_b1': Arg(0.5, float),
+      'alpha_b2': Arg(0.999, float),
+      'alpha_weight_decay': Arg(1e-3, float),
+  }
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)
     a = config.objective_args
-    self.alpha_pattern = re.compile(a.get('alpha_pattern', '^alpha'))
+    self.alpha_pattern = re.compile(a.alpha_pattern)
     chain = []
-    if a.get('alpha_weight_decay', 1e-3):
-      chain.append(optax.add_decayed_weights(float(a.get('alpha_weight_decay', 1e-3))))
-    chain.append(optax.adam(float(a.get('alpha_lr', 3e-4)), b1=float(a.get('alpha_b1', 0.5)),
-                            b2=float(a.get('alpha_b2', 0.999))))
+    if a.alpha_weight_decay:
+      chain.append(optax.add_decayed_weights(float(a.alpha_weight_decay)))
+    chain.append(optax.adam(float(a.alpha_lr), b1=float(a.alpha_b1), b2=float(a.alpha_b2)))
     self.alpha_tx = optax.chain(*chain)
 
   # -- the two parameter groups ----------------------------------------------------------------

@@ -28,6 +28,8 @@ import numpy as np
 import optax
 
 from train.errors import UserError
+from train.objectives.arguments import Arg
+from train.objectives.arguments import resolve
 from train.state import TrainState
 
 LOSSES = ('nonsaturating', 'wgan-gp')
@@ -39,20 +41,30 @@ def ring_centres(modes: int, radius: float) -> np.ndarray:
 
 
 class GANObjective:
+  ARGS = {
+      'loss': Arg('nonsaturating', str),
+      'n_critic': Arg(1, int),
+      'gp_weight': Arg(10.0, float),
+      'input_key': Arg('image', str),
+      'eval_seed': Arg(0, int),
+      'ring_modes': Arg(0, int),
+      'ring_radius': Arg(2.0, float),
+      'ring_std': Arg(0.02, float),
+  }
 
   def __init__(self, config, model, tx):
     self.config, self.model, self.tx = config, model, tx
-    a = config.objective_args
-    self.loss = a.get('loss', 'nonsaturating')
+    a = resolve(config, type(self), model)
+    self.loss = a.loss
     if self.loss not in LOSSES:
       raise UserError(f'objective_args.loss={self.loss!r} is not one of {", ".join(LOSSES)}')
-    self.n_critic = int(a.get('n_critic', 1))
-    self.gp_weight = float(a.get('gp_weight', 10.0))
-    self.input_key = a.get('input_key', 'image')
-    self.eval_seed = int(a.get('eval_seed', 0))
-    self.ring_modes = int(a.get('ring_modes', 0))
-    self.ring_radius = float(a.get('ring_radius', 2.0))
-    self.ring_std = float(a.get('ring_std', 0.02))
+    self.n_critic = int(a.n_critic)
+    self.gp_weight = float(a.gp_weight)
+    self.input_key = a.input_key
+    self.eval_seed = int(a.eval_seed)
+    self.ring_modes = int(a.ring_modes)
+    self.ring_radius = float(a.ring_radius)
+    self.ring_std = float(a.ring_std)
     if not tuple(model.sample_shape):
       raise UserError('config.model.sample_shape must give one sample\'s shape, e.g. (2,) or '
                       '(8, 8, 1)')

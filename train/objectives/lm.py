@@ -23,13 +23,22 @@ import numpy as np
 import optax
 
 from train import atomic
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 from train.preprocess import BYTE_VOCAB
 from train.preprocess import decode_bytes
 
 
 class LanguageModel(LossObjective):
-  input_key = 'tokens'
+  ARGS = {
+      'input_key': Arg('tokens', str),
+      'sample_prompt': Arg(32, int),     # the pictures' samples: prompt tokens,
+      'sample_tokens': Arg(200, int),    # tokens generated,
+      'temperature': Arg(0.8, float),    # sampling temperature,
+      # and whether they are shown as text (byte vocabularies are)
+      'sample_text': Arg(lambda args, model: getattr(model, 'vocab_size', 0) in (256, BYTE_VOCAB),
+                         bool),
+  }
   mask_key = 'loss_mask'
 
   def forward(self, variables, batch, train, rngs, mutable):
@@ -60,18 +69,18 @@ class LanguageModel(LossObjective):
     from models import transformer
     args = self.config.objective_args
     tokens = np.asarray(batch[self.input_key])
-    plen = min(int(args.get('sample_prompt', 32)), tokens.shape[1] - 1)
+    plen = min(int(args.sample_prompt), tokens.shape[1] - 1)
     room = getattr(self.model, 'max_len', tokens.shape[1]) + 1 - plen
-    steps = min(int(args.get('sample_tokens', 200)), room)
+    steps = min(int(args.sample_tokens), room)
     if not hasattr(self.model, 'decode_step') or steps <= 0:
       return []
     variables = {'params': state.params, **state.model_state}
     rng = jax.random.fold_in(state.rng, int(state.step))
-    temperature = float(args.get('temperature', 0.8))
+    temperature = float(args.temperature)
     sample = jax.jit(lambda v, p, r: transformer.generate(self.model, v, p, steps, r, temperature))
     out = sample(variables, jnp.asarray(tokens[:1, :plen]), rng)
     out = np.asarray(out[0])
-    as_text = args.get('sample_text', getattr(self.model, 'vocab_size', 0) in (256, BYTE_VOCAB))
+    as_text = args.sample_text
     if as_text:
       prompt, rest = decode_bytes(out[:plen]), decode_bytes(out[plen:])
     else:

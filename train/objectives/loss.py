@@ -9,27 +9,38 @@ import jax.numpy as jnp
 import optax
 
 from train import accumulate
+from train.objectives.arguments import Arg
+from train.objectives.arguments import resolve
 from train.state import TrainState
 
 
 class LossObjective:
-  input_key = 'image'
-  # Further batch keys the model takes as keyword arguments, e.g. ('lengths',) for sequences of
-  # variable length: model(batch[input_key], lengths=batch['lengths'], train=...).
-  extra_inputs = ()
+  ARGS = {
+      'input_key': Arg('image', str),   # the batch key the model is called on
+      # Further batch keys the model takes as keyword arguments, e.g. ('lengths',) for sequences
+      # of variable length: model(batch[input_key], lengths=batch['lengths'], train=...).
+      'extra_inputs': Arg((), tuple),
+  }
   # The step is `gradients` then one optimizer update, so it can take its gradient over
   # micro-batches (config.optimizer.accumulate_steps, train/accumulate.py).
   accumulates = True
 
   def __init__(self, config, model, tx):
     self.config, self.model, self.tx = config, model, tx
-    self.input_key = config.objective_args.get('input_key', self.input_key)
-    self.extra_inputs = tuple(config.objective_args.get('extra_inputs', self.extra_inputs))
+    a = resolve(config, type(self), model)
+    self.input_key = a.input_key
+    self.extra_inputs = tuple(a.extra_inputs)
 
   # -- what subclasses define ------------------------------------------------------------------
   def per_example(self, outputs, batch) -> tuple[jax.Array, dict]:
     """(loss per example [B], {metric name: value per example [B]})."""
     raise NotImplementedError
+
+  def train_losses(self, outputs, batch, step) -> tuple[jax.Array, dict]:
+    """per_example while training at `step` (traced): an objective whose loss follows a schedule
+    (the capsule spread loss's margin) overrides it."""
+    del step
+    return self.per_example(outputs, batch)
 
   def model_kwargs(self, batch) -> dict:
     return {k: batch[k] for k in self.extra_inputs}
@@ -58,7 +69,7 @@ class LossObjective:
       outputs, new_model_state = self.forward(
           {'params': params, **state.model_state}, batch, train=True,
           rngs={'dropout': rng}, mutable=list(state.model_state))
-      losses, metrics = self.per_example(outputs, batch)
+      losses, metrics = self.train_losses(outputs, batch, state.step)
       return losses.mean(), (metrics, new_model_state)
 
     (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)

@@ -11,6 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 
 
@@ -29,11 +30,11 @@ def top_k_metrics(scores, labels) -> dict:
 
 
 class MultiLabel(LossObjective):
-  label_keys = ('label', 'label2')
+  ARGS = {'label_keys': Arg(('label', 'label2'), tuple)}
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)
-    self.label_keys = tuple(config.objective_args.get('label_keys', self.label_keys))
+    self.label_keys = tuple(config.objective_args.label_keys)
 
   def per_example(self, logits, batch):
     labels = [batch[k] for k in self.label_keys]

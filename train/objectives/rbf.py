@@ -36,6 +36,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from train.objectives.arguments import Arg
+from train.objectives.arguments import resolve
 from train.state import TrainState
 
 
@@ -67,20 +69,32 @@ def solve_ridge(gram, xty, n, ridge):
 
 
 class RBFObjective:
+  ARGS = {
+      'kmeans_steps': Arg(20, int),
+      'fit_steps': Arg(1, int),
+      'width': Arg(0.0, float),
+      'width_scale': Arg(1.0, float),
+      'neighbours': Arg(2, int),
+      'ridge': Arg(1e-6, float),
+      'input_key': Arg('inputs', str),
+      'target_key': Arg('targets', str),
+      'target_index': Arg((), tuple),
+      'target_names': Arg((), tuple),
+  }
 
   def __init__(self, config, model, tx):
     self.config, self.model, self.tx = config, model, tx
-    a = config.objective_args
-    self.kmeans_steps = int(a.get('kmeans_steps', 20))
-    self.fit_steps = int(a.get('fit_steps', 1))
-    self.width = float(a.get('width', 0.0))
-    self.width_scale = float(a.get('width_scale', 1.0))
-    self.neighbours = int(a.get('neighbours', 2))
-    self.ridge = float(a.get('ridge', 1e-6))
-    self.input_key = a.get('input_key', 'inputs')
-    self.target_key = a.get('target_key', 'targets')
-    self.target_index = tuple(a.get('target_index', ()))
-    self.target_names = tuple(a.get('target_names', ()))
+    a = resolve(config, type(self), model)
+    self.kmeans_steps = int(a.kmeans_steps)
+    self.fit_steps = int(a.fit_steps)
+    self.width = float(a.width)
+    self.width_scale = float(a.width_scale)
+    self.neighbours = int(a.neighbours)
+    self.ridge = float(a.ridge)
+    self.input_key = a.input_key
+    self.target_key = a.target_key
+    self.target_index = tuple(a.target_index)
+    self.target_names = tuple(a.target_names)
 
   # -- helpers ----------------------------------------------------------------------------------
   def xy(self, batch):

@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 
 from train.errors import UserError
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 
 CORRUPTIONS = ('none', 'mask', 'gaussian')
@@ -45,17 +46,26 @@ def _per_example_sum(a):
 
 
 class Reconstruction(LossObjective):
+  ARGS = {
+      'corruption': Arg('none', str),
+      'corruption_level': Arg(0.25, float),
+      'eval_corruption': Arg('none', str),
+      'eval_corruption_level': Arg(lambda args, model: float(args.corruption_level), float),
+      'eval_seed': Arg(0, int),
+      'likelihood': Arg('bernoulli', str),
+      'kl_weight': Arg(1.0, float),
+  }
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)
     a = config.objective_args
-    self.corruption = a.get('corruption', 'none')
-    self.level = float(a.get('corruption_level', 0.25))
-    self.eval_corruption = a.get('eval_corruption', 'none')
-    self.eval_level = float(a.get('eval_corruption_level', self.level))
-    self.eval_seed = int(a.get('eval_seed', 0))
-    self.likelihood = a.get('likelihood', 'bernoulli')
-    self.kl_weight = float(a.get('kl_weight', 1.0))
+    self.corruption = a.corruption
+    self.level = float(a.corruption_level)
+    self.eval_corruption = a.eval_corruption
+    self.eval_level = float(a.eval_corruption_level)
+    self.eval_seed = int(a.eval_seed)
+    self.likelihood = a.likelihood
+    self.kl_weight = float(a.kl_weight)
     for key, value in (('corruption', self.corruption), ('eval_corruption', self.eval_corruption)):
       if value not in CORRUPTIONS:
         raise UserError(f'objective_args.{key}={value!r} is not one of {", ".join(CORRUPTIONS)}')

@@ -7,16 +7,16 @@ scalar target [B]. Eval reports `mse` (per example, averaged over the target's e
 
 import jax.numpy as jnp
 
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 
 
 class Regression(LossObjective):
-  input_key = 'inputs'
-  target_key = 'target'
+  ARGS = {'input_key': Arg('inputs', str), 'target_key': Arg('target', str)}
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)
-    self.target_key = config.objective_args.get('target_key', self.target_key)
+    self.target_key = config.objective_args.target_key
 
   def per_example(self, outputs, batch):
     target = batch[self.target_key].astype(jnp.float32)

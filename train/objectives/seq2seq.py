@@ -13,18 +13,18 @@ objective_args: input_key ('source'), target_key ('target'), mask_key ('target_m
 import jax.numpy as jnp
 import optax
 
+from train.objectives.arguments import Arg
 from train.objectives.loss import LossObjective
 
 
 class SequenceToSequence(LossObjective):
-  input_key = 'source'
-  target_key = 'target'
-  mask_key = 'target_mask'
+  ARGS = {'input_key': Arg('source', str), 'target_key': Arg('target', str),
+          'mask_key': Arg('target_mask', str)}
 
   def __init__(self, config, model, tx):
     super().__init__(config, model, tx)
-    self.target_key = config.objective_args.get('target_key', self.target_key)
-    self.mask_key = config.objective_args.get('mask_key', self.mask_key)
+    self.target_key = config.objective_args.target_key
+    self.mask_key = config.objective_args.mask_key
 
   def weights(self, batch):
     targets = batch[self.target_key]

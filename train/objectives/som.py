@@ -35,30 +35,44 @@ import numpy as np
 
 from models import som as som_model
 from train.errors import UserError
+from train.objectives.arguments import Arg
+from train.objectives.arguments import resolve
 from train.state import TrainState
 
 
+def _online(args) -> bool:
+  return args.variant == 'online'
+
+
 class SOMObjective:
+  ARGS = {
+      'variant': Arg('batch', str),
+      'radius_start': Arg(lambda args, model: max(model.rows, model.cols) / 2, float),
+      'radius_end': Arg(1.0, float),
+      'rate_start': Arg(lambda args, model: 0.5 if _online(args) else 1.0, float),
+      'rate_end': Arg(lambda args, model: 0.01 if _online(args) else 1.0, float),
+      'init': Arg('random', str),
+      'standardize': Arg(False, bool),
+      'input_key': Arg('image', str),
+      'label_key': Arg('label', str),
+  }
 
   def __init__(self, config, model, tx):
     del tx  # competitive learning has no gradient and no optimizer
     self.config, self.model = config, model
-    a = config.objective_args
+    a = resolve(config, type(self), model)
     rows, cols = model.rows, model.cols
-    self.variant = a.get('variant', 'batch')
+    self.variant = a.variant
     if self.variant not in ('batch', 'online'):
       raise UserError(f'objective_args.variant={self.variant!r}: use batch or online')
-    self.radius = (float(a.get('radius_start', max(rows, cols) / 2)),
-                   float(a.get('radius_end', 1.0)))
-    online = self.variant == 'online'
-    self.rate = (float(a.get('rate_start', 0.5 if online else 1.0)),
-                 float(a.get('rate_end', 0.01 if online else 1.0)))
-    self.init = a.get('init', 'random')
+    self.radius = (float(a.radius_start), float(a.radius_end))
+    self.rate = (float(a.rate_start), float(a.rate_end))
+    self.init = a.init
     if self.init not in ('random', 'sample', 'pca'):
       raise UserError(f'objective_args.init={self.init!r}: use random, sample or pca')
-    self.standardize = bool(a.get('standardize', False))
-    self.input_key = a.get('input_key', 'image')
-    self.label_key = a.get('label_key', 'label')
+    self.standardize = bool(a.standardize)
+    self.input_key = a.input_key
+    self.label_key = a.label_key
     self.num_steps = config.num_steps
     pos = np.asarray(som_model.grid_positions(rows, cols))
     # Squared grid distances between all pairs of units; small (units^2), fixed by the model.

@@ -1,0 +1,78 @@
+"""What experiment configs share: one seeded training run, a paired comparison of two configs on
+the same seed (with an optional cache of finished runs), and the error of a config's argument
+switch. Imports nothing heavy at load: every config imports it, and configs are loaded before
+JAX starts."""
+
+ARMS_CACHE = 'runs/capsnet_arms'   # finished runs read back by cached_eval at the same commit
+
+
+def unknown_argument(arg: str, *choices: str, note: str = '') -> ValueError:
+  """The error of get_config(arg) for an argument it does not take: `raise unknown_argument(arg,
+  '', 'tiny', 'full')`. train.config reports it in one line (exit 2)."""
+  names = [f'"{c}"' for c in choices]
+  listed = ' or '.join([', '.join(names[:-1]), names[-1]] if len(names) > 1 else names)
+  return ValueError(f'unknown argument {arg!r}; use {listed}{note}')
+
+
+def seeded_run(config, seed: int, workdir, overrides=()) -> dict:
+  """Trains `config` with `seed` and the `--config.KEY=VALUE` overrides in `workdir` (starting
+  over if it holds a run) and returns the run's summary (final `eval` metrics, `state`)."""
+  from train import config as config_lib
+  from train import loop
+  with config.unlocked():
+    config.seed = seed
+  config_lib.apply_overrides(config, list(overrides))
+  return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
+
+
+def cached_eval(config, seed: int, workdir, overrides=()) -> dict:
+  """seeded_run's final eval metrics, from ARMS_CACHE when a run of the same config was finished
+  at this commit.
+
+  Comparative claims share arms (a study's default config, same seeds): a finished run of exactly
+  the same config (its full JSON, seed included) trained at this same commit is read back instead
+  of trained again. The key carries the commit, so code of another commit (or a changed tree,
+  which names no code: it is never read back nor stored) trains again; training is deterministic
+  given code, config and seed, so this only saves time. Reuse is counted by train.tally, and so
+  written into a recorded result.
+  """
+  import hashlib
+  import json
+  import shutil
+  from etils import epath
+  from experiments import provenance
+  from train import config as config_lib
+  from train import tally
+  with config.unlocked():
+    config.seed = seed
+  config_lib.apply_overrides(config, list(overrides))
+  here = provenance.reusable_commit()
+  if here is None:
+    return seeded_run(config, seed, workdir)['eval']
+  key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}'.encode()).hexdigest()[:16]
+  cached = epath.Path(ARMS_CACHE) / key / 'summary.json'
+  if cached.exists():
+    print(f'    (reusing the finished run {cached.parent}, trained at {here})', flush=True)
+    tally.reused(cached.parent, here)
+    return json.loads(cached.read_text())['eval']
+  evaluation = seeded_run(config, seed, workdir)['eval']
+  cached.parent.mkdir(parents=True, exist_ok=True)
+  shutil.copy(epath.Path(workdir) / 'config.json', cached.parent / 'config.json')
+  (cached.parent / provenance.RUN_COMMIT).write_text(here + '\n')
+  shutil.copy(epath.Path(workdir) / 'summary.json', cached)
+  tally.also_at(cached.parent)
+  return evaluation
+
+
+def compare(config_a, config_b, key: str, seed: int, workdir, overrides=(), names=('a', 'b')):
+  """Trains both configs with the same seed (cached_eval); returns metric(a) - metric(b) and
+  writes both arms to workdir/arms.json."""
+  import json
+  from etils import epath
+  workdir = epath.Path(workdir)
+  a = cached_eval(config_a, seed, workdir / names[0], overrides)[key]
+  b = cached_eval(config_b, seed, workdir / names[1], overrides)[key]
+  print(f'    seed {seed}: {key} {names[0]} = {a:.4f}, {names[1]} = {b:.4f}', flush=True)
+  workdir.mkdir(parents=True, exist_ok=True)   # both arms may have been read back
+  (workdir / 'arms.json').write_text(json.dumps({names[0]: a, names[1]: b, 'key': key}))
+  return a - b
