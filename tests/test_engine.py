@@ -238,3 +238,28 @@ def test_confusion_matrix_counts_every_real_eval_example_once():
   # rows true, columns predicted; the padded 4th example counts nowhere
   np.testing.assert_array_equal(confusion, [[1, 0, 0], [0, 1, 0], [0, 1, 0]])
   assert objective.eval_tables(logits[None], batch) == {}   # not one class per example
+
+
+def test_fsdp_shards_every_large_leaf_of_the_state(data_dir):
+  """With config.sharding.fsdp every leaf of the train state of fsdp_min_size values or more
+  that has a dimension divisible by the device count is split over 'data' -- the optimizer's
+  moments as well as the parameters (they are 2/3 of an Adam state) -- and smaller leaves stay
+  whole. Checked on the state's shardings, before any step."""
+  import math
+  from train import data
+  from train import sharding as sharding_lib
+  c = tiny(data_dir, **{'sharding.fsdp': True, 'sharding.fsdp_min_size': 64})
+  mesh = sharding_lib.make_mesh(c.mesh)
+  batch = data.global_batch(data.make_pipeline(c).train_batch(0),
+                            sharding_lib.batch_sharding(mesh))
+  run = loop.build(c, mesh, batch)
+  rows = sharding_lib.describe(run.abstract_state, run.state_sharding)
+  large = [r for r in rows if math.prod(r[1]) >= 64 and any(d % 8 == 0 for d in r[1])]
+  assert len([r for r in large if r[0].startswith('opt_state')]) >= 2 * len(
+      [r for r in large if r[0].startswith('params')]) > 0
+  for path, shape, spec, per_device in rows:
+    full = math.prod(shape) * 4
+    if (path, shape, spec, per_device) in large:
+      assert "'data'" in spec and per_device * 8 == full, (path, shape, spec)
+    else:
+      assert per_device == full, (path, shape, spec)

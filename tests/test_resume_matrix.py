@@ -3,14 +3,15 @@ steps, a stop (the checkpoint a preempted run writes) and a second, fresh call t
 
 Each case turns on what a resume can lose: dropout (an RNG folded with the step), batch norm
 (model_state), a warmup-cosine schedule (the optimizer's step count), evaluations between steps
-(which must not move the data), two optimizers (GAN, DARTS), running sums (RBF's normal equations,
-mid-phase at the stop), schedules of its own (SOM), a padded population, FSDP together with regex
-sharding rules over a second mesh axis. Every leaf of the final state (step, params, optimizer state,
-model_state, rng) must be equal with np.array_equal, the logged train and eval rows too (timings
-aside), and every optimizer state must have counted every update it was given.
+(which must not move the data), two optimizers (GAN, DARTS), running sums (RBF's normal
+equations, mid-phase at the stop), schedules of its own (SOM), a padded population, FSDP together
+with regex sharding rules over a second mesh axis. Every leaf of the final state (step, params,
+optimizer state, model_state, rng) must be equal with np.array_equal, the logged train and eval
+rows too (timings aside), and every optimizer state must have counted every update it was given.
 """
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -127,3 +128,20 @@ def test_resume_is_bit_for_bit(name, data_dir, tmp_path):
   if name == 'rbf_running_sums':   # the optimizer is used in the fine-tuning steps only
     expected = {'': {per_step['']}}
   assert update_counts(full['state'].opt_state) == expected
+
+
+@pytest.mark.slow
+def test_dropout_masks_follow_the_step(data_dir):
+  """Dropout draws a new mask every step (the key is the run's key folded with the step) and the
+  same mask for the same step, which is what makes a resumed run draw what the uninterrupted one
+  drew: the same state and batch at step 0 and at step 1 give different losses, and step 0 again
+  gives step 0's loss exactly."""
+  from train import data
+  from train import sharding as sharding_lib
+  c = make_config('classification_dropout_bn_warmup_cosine_evals', data_dir)
+  batch = data.make_pipeline(c).train_batch(0)
+  run = loop.build(c, sharding_lib.make_mesh(c.mesh), batch)
+  state = jax.jit(run.objective.init_state)(run.rng, batch)
+  step = jax.jit(run.objective.train_step)
+  loss = [float(step(state.replace(step=jnp.int32(s)), batch)[1]['loss']) for s in (0, 1, 0)]
+  assert loss[0] == loss[2] and loss[0] != loss[1], loss
