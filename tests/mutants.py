@@ -227,7 +227,7 @@ def main(argv=None):
       # pytest exits 1 when a test failed; 2-5 (interrupted, internal error, usage, nothing
       # collected) and a timeout say nothing about the test and count as not caught.
       caught = rc == 1
-      rows.append((m.name, ', '.join(t.split('/')[-1] for t in m.tests),
+      rows.append((m.name, ', '.join(t.split('::')[-1] for t in m.tests),
                    'caught' if caught else f'SURVIVED (exit {rc})', f'{took:.0f}s'))
       print(f'  {m.name}: {rows[-1][2]} ({rows[-1][3]})', flush=True)
       if not caught:

@@ -96,6 +96,18 @@ def test_workdir_of_another_config_is_refused(data_dir, tmp_path, monkeypatch):
     loop.train_and_evaluate(other, 'runs/a', progress=False)
 
 
+def relative_difference(a, b) -> float:
+  """The largest difference between two parameter trees, leaf by leaf relative to the leaf's
+  largest magnitude in `b`."""
+  pairs = zip(jax.tree.leaves(jax.device_get(a)), jax.tree.leaves(jax.device_get(b)))
+  return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))) / np.max(np.abs(np.asarray(y))))
+             for x, y in pairs)
+
+
+TOL_FSDP_PARAMS = 1e-3
+TOL_DEVICES_PARAMS = 1e-2
+
+
 def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
   from train import sharding as sharding_lib
   base = dict(num_steps=5, eval_every=0, **{'model.variant': 'small'})
@@ -109,6 +121,10 @@ def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
   assert ratio < 0.2    # ~1/8, plus the small replicated biases
   dl, fl = train_losses(tmp_path / 'dp'), train_losses(tmp_path / 'fsdp')
   np.testing.assert_allclose([fl[s] for s in sorted(fl)], [dl[s] for s in sorted(dl)], rtol=1e-4)
+  # The parameters, not only the losses: FSDP gathers the same weights and sums the same gradient
+  # in another order. TOL_FSDP_PARAMS says how far that moves them.
+  print('fsdp vs dp params', relative_difference(fsdp['state'].params, dp['state'].params))
+  assert relative_difference(fsdp['state'].params, dp['state'].params) < TOL_FSDP_PARAMS
 
 
 def _run_on(devices, workdir, data_dir):
@@ -138,6 +154,12 @@ def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
   np.testing.assert_allclose([l8[s] for s in range(1, 21)], [l1[s] for s in range(1, 21)],
                              rtol=1e-5)
   assert abs(one['eval']['accuracy'] - eight['eval']['accuracy']) <= 0.01
+  # And the parameters they end with (read from each run's last checkpoint).
+  from train import checkpoint
+  p1 = checkpoint.read_state(tmp_path / 'one' / 'checkpoints')[1]['params']
+  p8 = checkpoint.read_state(tmp_path / 'eight' / 'checkpoints')[1]['params']
+  print('1 vs 8 devices params', relative_difference(p8, p1))
+  assert relative_difference(p8, p1) < TOL_DEVICES_PARAMS
 
 
 def test_xla_options_change_kernels_not_the_math():
