@@ -104,8 +104,13 @@ def relative_difference(a, b) -> float:
              for x, y in pairs)
 
 
+# FSDP against data parallel after 5 steps: 6e-5 measured (float32 sums in another order); 1e-3
+# leaves 16x room for hosts whose kernels round differently.
 TOL_FSDP_PARAMS = 1e-3
-TOL_DEVICES_PARAMS = 1e-2
+# 1 against 8 devices after 50 Adam steps: 5.9e-3 measured (the rounding of the gradient's sum,
+# carried through 50 steps, as the losses' 4.5e-4 above); 3e-2 leaves 5x room. A lost or doubled
+# device's share changes every step's gradient by about an eighth of it.
+TOL_DEVICES_PARAMS = 3e-2
 
 
 def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
@@ -122,8 +127,7 @@ def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
   dl, fl = train_losses(tmp_path / 'dp'), train_losses(tmp_path / 'fsdp')
   np.testing.assert_allclose([fl[s] for s in sorted(fl)], [dl[s] for s in sorted(dl)], rtol=1e-4)
   # The parameters, not only the losses: FSDP gathers the same weights and sums the same gradient
-  # in another order. TOL_FSDP_PARAMS says how far that moves them.
-  print('fsdp vs dp params', relative_difference(fsdp['state'].params, dp['state'].params))
+  # in another order.
   assert relative_difference(fsdp['state'].params, dp['state'].params) < TOL_FSDP_PARAMS
 
 
@@ -158,7 +162,6 @@ def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
   from train import checkpoint
   p1 = checkpoint.read_state(tmp_path / 'one' / 'checkpoints')[1]['params']
   p8 = checkpoint.read_state(tmp_path / 'eight' / 'checkpoints')[1]['params']
-  print('1 vs 8 devices params', relative_difference(p8, p1))
   assert relative_difference(p8, p1) < TOL_DEVICES_PARAMS
 
 
