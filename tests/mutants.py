@@ -23,6 +23,8 @@ import sys
 import tempfile
 import time
 
+from tests import rotation as rotation_lib
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MATRIX = 'tests/test_resume_matrix.py::test_resume_is_bit_for_bit'
 FAULT = 'tests/test_faults.py::test_fault_loses_nothing'
@@ -159,17 +161,10 @@ def check_imports_from(root):
     raise RuntimeError(f'the copy is not what the tests import: {out}')
 
 
-def commit_hash():
-  if os.environ.get('NNZOO_COMMIT'):
-    return os.environ['NNZOO_COMMIT']
-  r = subprocess.run(['git', 'rev-parse', 'HEAD'], cwd=REPO, capture_output=True, text=True)
-  return r.stdout.strip() if r.returncode == 0 else '0'
-
-
 def rotation(n):
   """The group of n mutants that this commit checks: groups are consecutive in MUTANTS."""
   groups = [MUTANTS[i:i + n] for i in range(0, len(MUTANTS), n)]
-  index = int(commit_hash()[:12] or '0', 16) % len(groups)
+  index = rotation_lib.pick(groups)
   return index, len(groups), groups[index]
 
 
@@ -207,7 +202,7 @@ def main(argv=None):
       chosen = [m for m in MUTANTS if any(s in m.name for s in args.only)]
     elif args.rotate:
       index, count, chosen = rotation(args.rotate)
-      print(f'rotation: group {index + 1} of {count} (commit {commit_hash()[:12]})')
+      print(f'rotation: group {index + 1} of {count} (commit {rotation_lib.commit_hash()[:12]})')
     else:
       chosen = MUTANTS
     check_imports_from(pristine)
