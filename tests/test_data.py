@@ -60,6 +60,13 @@ def test_eval_batches_cover_every_example_once_with_mask(data_dir):
   batches = list(p.eval_batches())
   assert len(batches) == 6  # ceil(360 / 64)
   assert sum(b['mask'].sum() for b in batches) == 360
+  # Which examples: the unmasked rows, in order, are the test split's 360 examples, each once
+  # (a dropped last batch, a repeated or a shifted example would change these arrays).
+  real = {k: np.concatenate([b[k][b['mask'] > 0] for b in batches]) for k in ('image', 'label')}
+  split = data.scale_images(data.read(p.eval_source, np.arange(360)))
+  np.testing.assert_array_equal(real['image'], split['image'])
+  np.testing.assert_array_equal(real['label'], split['label'])
+  assert len({x.tobytes() for x in split['image']}) > 350   # the images tell examples apart
   assert batches[-1]['mask'][-1] == 0 and batches[0]['image'].dtype == np.float32
   assert batches[0]['image'].max() <= 1.0
 

@@ -95,6 +95,23 @@ def test_workdir_of_another_config_is_refused(data_dir, tmp_path, monkeypatch):
     loop.train_and_evaluate(other, 'runs/a', progress=False)
 
 
+def relative_difference(a, b) -> float:
+  """The largest difference between two parameter trees, leaf by leaf relative to the leaf's
+  largest magnitude in `b`."""
+  pairs = zip(jax.tree.leaves(jax.device_get(a)), jax.tree.leaves(jax.device_get(b)))
+  return max(float(np.max(np.abs(np.asarray(x) - np.asarray(y))) / np.max(np.abs(np.asarray(y))))
+             for x, y in pairs)
+
+
+# FSDP against data parallel after 5 steps: 6e-5 measured (float32 sums in another order); 1e-3
+# leaves 16x room for hosts whose kernels round differently.
+TOL_FSDP_PARAMS = 1e-3
+# 1 against 8 devices after 50 Adam steps: 5.9e-3 measured (the rounding of the gradient's sum,
+# carried through 50 steps, as the losses' 4.5e-4 above); 3e-2 leaves 5x room. A lost or doubled
+# device's share changes every step's gradient by about an eighth of it.
+TOL_DEVICES_PARAMS = 3e-2
+
+
 def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
   from train import sharding as sharding_lib
   base = dict(num_steps=5, eval_every=0, **{'model.variant': 'small'})
@@ -108,6 +125,9 @@ def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
   assert ratio < 0.2    # ~1/8, plus the small replicated biases
   dl, fl = train_losses(tmp_path / 'dp'), train_losses(tmp_path / 'fsdp')
   np.testing.assert_allclose([fl[s] for s in sorted(fl)], [dl[s] for s in sorted(dl)], rtol=1e-4)
+  # The parameters, not only the losses: FSDP gathers the same weights and sums the same gradient
+  # in another order.
+  assert relative_difference(fsdp['state'].params, dp['state'].params) < TOL_FSDP_PARAMS
 
 
 def _run_on(devices, workdir, data_dir):
@@ -137,6 +157,11 @@ def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
   np.testing.assert_allclose([l8[s] for s in range(1, 21)], [l1[s] for s in range(1, 21)],
                              rtol=1e-5)
   assert abs(one['eval']['accuracy'] - eight['eval']['accuracy']) <= 0.01
+  # And the parameters they end with (read from each run's last checkpoint).
+  from train import checkpoint
+  p1 = checkpoint.read_state(tmp_path / 'one' / 'checkpoints')[1]['params']
+  p8 = checkpoint.read_state(tmp_path / 'eight' / 'checkpoints')[1]['params']
+  assert relative_difference(p8, p1) < TOL_DEVICES_PARAMS
 
 
 def test_xla_options_change_kernels_not_the_math():
@@ -243,3 +268,28 @@ def test_confusion_matrix_counts_every_real_eval_example_once():
   # rows true, columns predicted; the padded 4th example counts nowhere
   np.testing.assert_array_equal(confusion, [[1, 0, 0], [0, 1, 0], [0, 1, 0]])
   assert objective.eval_tables(logits[None], batch) == {}   # not one class per example
+
+
+def test_fsdp_shards_every_large_leaf_of_the_state(data_dir):
+  """With config.sharding.fsdp every leaf of the train state of fsdp_min_size values or more
+  that has a dimension divisible by the device count is split over 'data' -- the optimizer's
+  moments as well as the parameters (they are 2/3 of an Adam state) -- and smaller leaves stay
+  whole. Checked on the state's shardings, before any step."""
+  import math
+  from train import data
+  from train import sharding as sharding_lib
+  c = tiny(data_dir, **{'sharding.fsdp': True, 'sharding.fsdp_min_size': 64})
+  mesh = sharding_lib.make_mesh(c.mesh)
+  batch = data.global_batch(data.make_pipeline(c).train_batch(0),
+                            sharding_lib.batch_sharding(mesh))
+  run = loop.build(c, mesh, batch)
+  rows = sharding_lib.describe(run.abstract_state, run.state_sharding)
+  large = [r for r in rows if math.prod(r[1]) >= 64 and any(d % 8 == 0 for d in r[1])]
+  assert len([r for r in large if r[0].startswith('opt_state')]) >= 2 * len(
+      [r for r in large if r[0].startswith('params')]) > 0
+  for path, shape, spec, per_device in rows:
+    full = math.prod(shape) * 4
+    if (path, shape, spec, per_device) in large:
+      assert "'data'" in spec and per_device * 8 == full, (path, shape, spec)
+    else:
+      assert per_device == full, (path, shape, spec)

@@ -17,4 +17,6 @@ def env(tmp_path_factory):
 @pytest.mark.parametrize('fault', faults.FAULTS, ids=lambda f: f.__name__)
 def test_fault_loses_nothing(fault, env):
   outcome, ok = fault(env)
+  if ok is None:   # the fault could not be injected here (a tmpfs that cannot be mounted)
+    pytest.skip(outcome)
   assert ok, outcome

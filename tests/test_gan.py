@@ -32,6 +32,13 @@ def _step_changes_both(config, batch):
   assert (sum(_changed(state.params['d'], new.params['d']))
           >= len(jax.tree.leaves(new.params['d'])) - 1)
   assert all(np.isfinite(float(v)) for v in metrics.values())
+  # Each network keeps its own optimizer state: moments shaped like its parameters, and as many
+  # updates counted as it took (n_critic for the discriminator, 1 for the generator).
+  for net, updates in (('g', 1), ('d', objective.n_critic)):
+    shapes = sorted(np.shape(x) for x in jax.tree.leaves(new.params[net]))
+    moments = [np.shape(x) for x in jax.tree.leaves(new.opt_state[net]) if np.ndim(x)]
+    assert moments and sorted(moments) == sorted(shapes * (len(moments) // len(shapes))), net
+    assert {int(c) for c in jax.tree.leaves(new.opt_state[net]) if np.ndim(c) == 0} == {updates}
   return state, new
 
 
@@ -61,6 +68,22 @@ def test_dcgan_step_updates_both_and_their_batch_norm_statistics():
   state, new = _step_changes_both(config, batch)
   for net in ('g', 'd'):
     assert any(_changed(state.model_state['batch_stats'][net], new.model_state['batch_stats'][net]))
+
+
+def test_high_quality_and_modes_count_the_samples_near_each_mode():
+  """VEEGAN's measure on planted samples: within 3 ring_std (0.06) of a mode counts for that mode,
+  farther does not, padding counts nowhere."""
+  config = gan_ring.get_config('tiny')
+  objective = _objective(config)
+  c = gan_objective.ring_centres(8, 2.0)
+  fake = np.stack([c[0], c[0] + [0.05, 0], c[3] + [0, -0.059], c[5] + [0.07, 0], [0, 0], c[7],
+                   [9, 9], c[1]]).astype(np.float32)
+  batch = {'point': np.zeros((8, 2), np.float32), 'mask': np.array([1.] * 7 + [0.], np.float32)}
+  state = objective.init_state(jax.random.PRNGKey(0), batch)
+  objective.samples = lambda state, n: jnp.asarray(fake[:n])
+  sums = jax.device_get(objective.eval_step(state, batch))
+  assert float(sums['count']) == 7 and float(sums['high_quality']) == 4
+  assert [float(sums[f'mode_{k}']) for k in range(8)] == [2, 0, 0, 1, 0, 0, 0, 1]
 
 
 def test_ring_run_reports_sample_quality_and_modes(data_dir, tmp_path):

@@ -50,16 +50,30 @@ def test_evolution_mutates_exactly_one_op():
   assert set(diff) == {1}
 
 
-# A strong and a weak architecture: relu-64 x3, and three sigmoid-16 layers (slow to train).
-@pytest.mark.parametrize('arch', [(7, 7, 7), (3, 3, 3)])
-def test_engine_retrain_of_a_table_entry_matches_the_table(arch, table, data_dir, tmp_path):
+# A strong and a weak architecture: relu-64 x3 at the middle budget (0.88), and sigmoid-32 > tanh-64
+# > sigmoid-32 at the top one (0.70; at the middle budget weak networks are a coin toss between
+# training and not: seeds of architectures near its 0.31 there spread by 0.10).
+@pytest.mark.parametrize('arch,budget_index', [((7, 7, 7), 1), ((6, 8, 6), 2)])
+def test_engine_retrain_of_a_table_entry_matches_the_table(arch, budget_index, table, data_dir,
+                                                           tmp_path):
   from train import loop
-  budget = table.budgets[1]
+  budget = table.budgets[budget_index]
   c = make_table.single_config(arch, seed=0, num_steps=budget)
   c.data.data_dir = data_dir
   c.log_every, c.plots = budget, False
   acc = loop.train_and_evaluate(c, tmp_path, progress=False)['eval']['accuracy']
   seeds = table.test[table.budget_index(budget), :, nas_mlp.index(arch)]
-  # A new initial draw is one more seed: within the table's seed spread (+ 3 test examples).
-  tolerance = 3 * seeds.std(ddof=1) + 3 / 360
-  assert abs(acc - seeds.mean()) <= tolerance, (acc, seeds)
+  # A new initial draw is one more seed. One seed's spread is pooled over the table's
+  # architectures whose mean is within 0.05 of this one's (dozens of them, 3 seeds each; three
+  # seeds alone underestimate it: (6, 8, 6)'s spread 0.021 at the middle budget, a retrain 0.11
+  # away). A new draw minus the 3-seed mean has that spread times sqrt(1 + 1/3); allow 3 of those
+  # plus 3 test examples.
+  everything = table.test[table.budget_index(budget)]
+  means, spreads = everything.mean(0), everything.std(0, ddof=1)
+  near = np.abs(means - seeds.mean()) <= 0.05
+  assert near.sum() >= 30
+  tolerance = 3 * np.sqrt(np.mean(spreads[near] ** 2)) * np.sqrt(1 + 1 / 3) + 3 / 360
+  # The window must exclude an untrained network: chance (0.10 on 10 balanced classes) plus 3
+  # binomial standard deviations over the 360 test examples, sqrt(0.1 * 0.9 / 360) = 0.016 each.
+  assert seeds.mean() - tolerance > 0.10 + 3 * np.sqrt(0.1 * 0.9 / 360), (arch, seeds, tolerance)
+  assert abs(acc - seeds.mean()) <= tolerance, (acc, seeds, tolerance)

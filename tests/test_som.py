@@ -41,6 +41,16 @@ def test_quantization_error_falls_without_a_gradient(data_dir, tmp_path, variant
     radius, rate = objective.schedule(np.asarray(r['step'] - 1))
     assert r['radius'] == pytest.approx(float(radius)) and r['rate'] == pytest.approx(float(rate))
   assert rows[-1]['radius'] < rows[0]['radius']
+  # The contract, not the code's own formula: the row of step s logs the radius and rate used by
+  # the update that made it (step s - 1), decaying exponentially from radius_start to radius_end
+  # (rate_start to rate_end) over steps 0 .. num_steps - 1. Float32 powers: within 1e-6.
+  (r0, r1), (a0, a1) = (5.0, 0.5), objective.rate
+  for r in rows:
+    t = (r['step'] - 1) / (config.num_steps - 1)
+    assert r['radius'] == pytest.approx(r0 * (r1 / r0) ** t, rel=1e-6)
+    assert r['rate'] == pytest.approx(a0 * (a1 / a0) ** t, rel=1e-6)
+  assert [r['step'] for r in rows] == list(range(1, config.num_steps + 1))
+  assert rows[0]['radius'] == pytest.approx(5.0) and rows[-1]['radius'] == pytest.approx(0.5)
 
 
 def test_train_step_never_differentiates(monkeypatch):

@@ -191,7 +191,9 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
         writer.progress(step, {'loss': mean['loss'], **{k: v for k, v in last_eval.items()
                                                         if k == 'accuracy'}})
         pending, s_log = [], step
-      if _due(step, config.eval_every) and not done:
+      # Due evaluations happen also at a stop (a preempted run's rows then equal an uninterrupted
+      # run's); only the last step's is left to the final evaluation below.
+      if _due(step, config.eval_every) and step < config.num_steps:
         t_eval = time.perf_counter()
         last_eval = evaluate(shown(state))
         writer.write(step, 'eval', {**last_eval, 'eval_s': round(time.perf_counter() - t_eval, 3)})
