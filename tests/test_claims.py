@@ -25,7 +25,7 @@ CONFIGS = sorted(p for p in glob.glob('experiments/*/*.py')
 
 
 def minutes(path) -> float:
-  return float(config_lib._import_file(path).get_record().claim.minutes)
+  return float(config_lib.load_config_module(path).get_record().claim.minutes)
 
 
 def rotating_claims(budget: float, share: float) -> tuple[list, int, int]:
