@@ -17,6 +17,10 @@ the sigmoid's input does not scale with the number of children.
 
 Returns {'activations': [B, classes], 'poses': [B, classes, 16]}; train with the `capsule`
 objective and objective_args.loss='spread'.
+
+`dtype='bfloat16'` computes the convolution, the primary capsules and the votes M_i W_ij in bf16
+with float32 parameters; EM routing stays float32: it takes logs of the votes' variances (which
+bf16 rounds to zero for tight clusters) and a softmax of Gaussian log densities.
 """
 
 import math
@@ -73,13 +77,14 @@ def capsule_patches(x, kernel: int, stride: int):
 
 class PrimaryCaps(nn.Module):
   types: int
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x):
     b, h, w, _ = x.shape
-    pose = nn.Dense(self.types * 16, name='pose')(x).reshape(b, h, w, self.types, 4, 4)
-    act = nn.sigmoid(nn.Dense(self.types, name='activation')(x))
-    return pose, act
+    pose = nn.Dense(self.types * 16, name='pose', dtype=self.dtype)(x)
+    act = nn.sigmoid(nn.Dense(self.types, name='activation', dtype=self.dtype)(x))
+    return pose.reshape(b, h, w, self.types, 4, 4), act.astype(jnp.float32)
 
 
 class ConvCaps(nn.Module):
@@ -87,6 +92,7 @@ class ConvCaps(nn.Module):
   kernel: int
   stride: int
   iterations: int
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, pose, act):
@@ -95,8 +101,8 @@ class ConvCaps(nn.Module):
     act_p = capsule_patches(act, self.kernel, self.stride)            # [B, H', W', I]
     n_in = self.kernel * self.kernel * c_in
     w = self.param('W', nn.initializers.normal(0.5), (n_in, self.types, 4, 4))
-    votes = jnp.einsum('bxyiac,ijcd->bxyijad', pose_p, w).reshape(
-        pose_p.shape[:4] + (self.types, 16))
+    votes = jnp.einsum('bxyiac,ijcd->bxyijad', pose_p.astype(self.dtype), w.astype(self.dtype))
+    votes = votes.reshape(pose_p.shape[:4] + (self.types, 16)).astype(jnp.float32)
     beta_v = self.param('beta_v', nn.initializers.zeros_init(), (self.types,))
     beta_a = self.param('beta_a', nn.initializers.zeros_init(), (self.types,))
     mu, a_out, _ = em_route(votes, act_p, beta_v, beta_a, self.iterations)
@@ -107,15 +113,17 @@ class ClassCaps(nn.Module):
   classes: int
   iterations: int
   coord_add: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, pose, act):
     b, h, w, c = pose.shape[:4]
     wt = self.param('W', nn.initializers.normal(0.5), (c, self.classes, 4, 4))
-    votes = jnp.einsum('bxyiac,ijcd->bxyijad', pose, wt)              # [B, H, W, C, J, 4, 4]
+    votes = jnp.einsum('bxyiac,ijcd->bxyijad', pose.astype(self.dtype),
+                       wt.astype(self.dtype)).astype(jnp.float32)    # [B, H, W, C, J, 4, 4]
     if self.coord_add:  # the child's (row, column) centre, scaled to [0, 1], into the vote
-      rows = (jnp.arange(h, dtype=pose.dtype) + 0.5) / h
-      cols = (jnp.arange(w, dtype=pose.dtype) + 0.5) / w
+      rows = (jnp.arange(h, dtype=votes.dtype) + 0.5) / h
+      cols = (jnp.arange(w, dtype=votes.dtype) + 0.5) / w
       votes = votes.at[..., 0, 3].add(rows[None, :, None, None, None])
       votes = votes.at[..., 1, 3].add(cols[None, None, :, None, None])
     votes = votes.reshape(b, h * w * c, self.classes, 16)
@@ -135,16 +143,18 @@ class MatrixCapsNet(nn.Module):
   routing_iterations: int = 3
   coord_add: bool = True
   im2col: bool = True
+  dtype: str = 'float32'        # compute dtype ('bfloat16': EM routing stays float32, see above)
 
   @nn.compact
   def __call__(self, x, train: bool = False, labels=None):
     del train, labels   # no decoder, no dropout
     h = nn.relu(Conv(self.conv_features, self.conv_kernel, self.conv_stride,
-                     im2col=self.im2col)(x))
-    pose, act = PrimaryCaps(self.primary_types)(h)
+                     im2col=self.im2col, dtype=self.dtype)(x))
+    pose, act = PrimaryCaps(self.primary_types, self.dtype)(h)
     for types, kernel, stride in self.conv_caps:
-      pose, act = ConvCaps(types, kernel, stride, self.routing_iterations)(pose, act)
-    mu, a_out, r = ClassCaps(self.num_classes, self.routing_iterations, self.coord_add)(pose, act)
+      pose, act = ConvCaps(types, kernel, stride, self.routing_iterations, self.dtype)(pose, act)
+    mu, a_out, r = ClassCaps(self.num_classes, self.routing_iterations, self.coord_add,
+                             self.dtype)(pose, act)
     return {'activations': a_out, 'poses': mu, 'coupling': r}
 
 

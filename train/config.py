@@ -277,15 +277,17 @@ def _add_model_field(config, field, raw, item):
   """`--config.model.dropout=0.5` may set any field of the model's module, not only listed ones."""
   import models
   allowed = models.fields(config.model)
-  if field not in allowed:
-    close = nearest(field, allowed)
-    if not close.startswith('('):
-      close = ', '.join('model.' + k for k in close.split(', '))
-    raise UserError(f"unknown config key 'model.{field}' in {item!r}; nearest valid keys: {close}")
   try:
     value = ast.literal_eval(raw)
   except (ValueError, SyntaxError):
     value = raw
+  if field == 'dtype':   # every family takes it; a float32-only one says why it refuses bfloat16
+    models.check_dtype(config.model, value)
+  elif field not in allowed:
+    close = nearest(field, allowed)
+    if not close.startswith('('):
+      close = ', '.join('model.' + k for k in close.split(', '))
+    raise UserError(f"unknown config key 'model.{field}' in {item!r}; nearest valid keys: {close}")
   with config.unlocked():
     config.model[field] = value
 
