@@ -122,9 +122,11 @@ class Recurrent(nn.Module):
     bias_init = lstm_bias if self.cell == 'lstm' else nn.initializers.zeros
     w, b = InputProjection(gates * self.hidden, bias_init, name='input')(x.shape[-1])
     u = self.param('recurrent', stacked_orthogonal(gates), (self.hidden, gates * self.hidden))
-    w, u = w.astype(self.dtype), u.astype(self.dtype)
+    state_dtype = w.dtype   # the parameters': float32 (float64 in the gradient checks)
+    if self.dtype != 'float32':   # mixed precision: the matmuls' operands only
+      w, u = w.astype(self.dtype), u.astype(self.dtype)
     step_fn = STEPS[self.cell]
-    init = initial_carry(self.cell, x.shape[0], self.hidden, jnp.float32)
+    init = initial_carry(self.cell, x.shape[0], self.hidden, state_dtype)
     # Time-major [T, B, D] before the projection: x is G*H/D times smaller than x W (the adding
     # problem's 2 features vs 512), so no pass moves the big array between layouts.
     x = x.swapaxes(0, 1)
@@ -180,8 +182,10 @@ class RNN(nn.Module):
 
   @nn.compact
   def __call__(self, x, train: bool = False, lengths=None):
+    # float32 (the default) leaves flax's layers to their inputs' and parameters' dtype.
+    dt = None if self.dtype == 'float32' else self.dtype
     if self.vocab_size:
-      x = nn.Embed(self.vocab_size, self.hidden, dtype=self.dtype)(x)
+      x = nn.Embed(self.vocab_size, self.hidden, dtype=dt)(x)
     elif x.ndim > 3:   # an image [B, H, W, C]: its H rows are the steps, W*C features each
       x = x.reshape(x.shape[:2] + (-1,))
     mask = length_mask(lengths, x.shape[1])
@@ -195,10 +199,10 @@ class RNN(nn.Module):
         last = jnp.concatenate([last, last_b], -1)
       x = nn.Dropout(self.dropout, deterministic=not train)(seq) if self.dropout else seq
     if self.per_step:
-      return nn.Dense(self.num_outputs, name='head', dtype=self.dtype)(x)
+      return nn.Dense(self.num_outputs, name='head', dtype=dt)(x)
     if self.dropout:
       last = nn.Dropout(self.dropout, deterministic=not train)(last)
-    return nn.Dense(self.num_outputs, name='head', dtype=self.dtype)(last)
+    return nn.Dense(self.num_outputs, name='head', dtype=dt)(last)
 
 
 VARIANTS = {

@@ -26,14 +26,21 @@ import jax
 import jax.numpy as jnp
 
 
+def _accumulator(*dtypes):
+  """float32, or wider when the operands are (float64 checks of the gradients)."""
+  return jnp.promote_types(jnp.result_type(*dtypes), jnp.float32)
+
+
 def mixed_matmul(a, b):
-  """a @ b with a rounded to b's dtype (the compute dtype), accumulated and returned in float32."""
-  return jnp.matmul(a.astype(b.dtype), b, preferred_element_type=jnp.float32)
+  """a @ b with a rounded to b's dtype (the compute dtype), accumulated and returned in float32
+  (or a's dtype, if wider)."""
+  return jnp.matmul(a.astype(b.dtype), b, preferred_element_type=_accumulator(a.dtype, b.dtype))
 
 
 def _contract(spec, a, b, dtype):
-  """einsum over operands rounded to `dtype`, accumulated in float32."""
-  return jnp.einsum(spec, a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
+  """einsum over operands rounded to `dtype`, accumulated in float32 (or wider)."""
+  return jnp.einsum(spec, a.astype(dtype), b.astype(dtype),
+                    preferred_element_type=_accumulator(a.dtype, b.dtype))
 
 
 def _previous(first, stacked):
