@@ -67,6 +67,11 @@ def fields(model_config) -> list[str]:
 MAX_FIELD = 2 ** 24
 
 
+# Compute dtypes of `model.dtype` (mixed precision: parameters, optimizer state and losses stay
+# float32 whatever it is).
+DTYPES = ('float32', 'bfloat16')
+
+
 def build(model_config):
   """Returns the Linen module named by `model_config` (`name`, `variant`, field overrides)."""
   cls, row = _row(model_config)
@@ -75,6 +80,10 @@ def build(model_config):
   for key, value in model_config.items():
     if key in ('name', 'variant'):
       continue
+    if key == 'dtype':
+      _check_dtype(cls, value)
+      if 'dtype' not in allowed:   # a float32-only family: float32 is what it computes in
+        continue
     if key not in allowed:
       close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.4)
       raise ConfigError(f'unknown config key model.{key} for {cls.__name__}; nearest valid '
@@ -85,6 +94,22 @@ def build(model_config):
                         f'takes (up to 2**24)')
     kwargs[key] = tuple(value) if isinstance(value, list) else value
   return cls(**kwargs)
+
+
+def check_dtype(model_config, value) -> None:
+  """Raises ConfigError unless the family of `model_config` computes in dtype `value`."""
+  _check_dtype(_row(model_config)[0], value)
+
+
+def _check_dtype(cls, value) -> None:
+  """config.model.dtype: one of DTYPES; a family that computes in float32 only (its class says
+  why in FLOAT32_ONLY) refuses any other in one line."""
+  if value not in DTYPES:
+    raise ConfigError(f'config.model.dtype={value!r} is not one of {", ".join(DTYPES)}')
+  reason = getattr(cls, 'FLOAT32_ONLY', '')
+  if value != 'float32' and reason:
+    raise ConfigError(f'config.model.dtype={value!r}: {cls.__name__} computes in float32 only '
+                      f'({reason})')
 
 
 def _too_large(value):

@@ -9,6 +9,10 @@ Bayes").
 Every module returns a dict: 'reconstruction' (the input's shape, in [0, 1] when `output` is
 'sigmoid') and 'code' (the code the decoder saw at eval time: the posterior mean for a VAE); a VAE
 adds 'mean' and 'logvar'. Reconstruction losses live in train/objectives/reconstruction.py.
+
+`dtype='bfloat16'` computes the layers in bf16 (float32 parameters). The output nonlinearity is
+taken in float32: a bf16 sigmoid rounds to exactly 0 or 1 within 2^-9 of them, where the Bernoulli
+likelihood's log is steepest. The VAE's noise is drawn in float32, so both dtypes draw the same.
 """
 
 import math
@@ -23,17 +27,22 @@ from models.mlp import ACTIVATIONS
 OUTPUTS = {'sigmoid': nn.sigmoid, 'linear': lambda x: x}
 
 
+def _output(name: str, z):
+  return OUTPUTS[name](z.astype(jnp.float32))
+
+
 class DenseEncoder(nn.Module):
   hidden: Sequence[int]
   code: int
   activation: str
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x):
     x = x.reshape(x.shape[0], -1)
     for width in self.hidden:
-      x = ACTIVATIONS[self.activation](nn.Dense(width)(x))
-    return nn.Dense(self.code)(x)
+      x = ACTIVATIONS[self.activation](nn.Dense(width, dtype=self.dtype)(x))
+    return nn.Dense(self.code, dtype=self.dtype)(x)
 
 
 class DenseDecoder(nn.Module):
@@ -41,13 +50,14 @@ class DenseDecoder(nn.Module):
   shape: Sequence[int]          # the input's shape without the batch axis
   activation: str
   output: str
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, z):
     for width in self.hidden:
-      z = ACTIVATIONS[self.activation](nn.Dense(width)(z))
-    z = nn.Dense(math.prod(self.shape))(z)
-    return OUTPUTS[self.output](z).reshape((z.shape[0],) + tuple(self.shape))
+      z = ACTIVATIONS[self.activation](nn.Dense(width, dtype=self.dtype)(z))
+    z = nn.Dense(math.prod(self.shape), dtype=self.dtype)(z)
+    return _output(self.output, z).reshape((z.shape[0],) + tuple(self.shape))
 
 
 class ConvEncoder(nn.Module):
@@ -55,13 +65,14 @@ class ConvEncoder(nn.Module):
   features: Sequence[int]
   code: int
   activation: str
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x):
     for f in self.features:
-      x = ACTIVATIONS[self.activation](nn.Conv(f, (3, 3))(x))
+      x = ACTIVATIONS[self.activation](nn.Conv(f, (3, 3), dtype=self.dtype)(x))
       x = nn.avg_pool(x, (2, 2), (2, 2))
-    return nn.Dense(self.code)(x.reshape(x.shape[0], -1))
+    return nn.Dense(self.code, dtype=self.dtype)(x.reshape(x.shape[0], -1))
 
 
 class ConvDecoder(nn.Module):
@@ -70,19 +81,20 @@ class ConvDecoder(nn.Module):
   shape: Sequence[int]
   activation: str
   output: str
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, z):
     h, w, c = self.shape
     scale = 2 ** len(self.features)
     feats = tuple(reversed(self.features))
-    x = nn.Dense((h // scale) * (w // scale) * feats[0])(z)
+    x = nn.Dense((h // scale) * (w // scale) * feats[0], dtype=self.dtype)(z)
     x = ACTIVATIONS[self.activation](x).reshape(z.shape[0], h // scale, w // scale, feats[0])
     for i, f in enumerate(feats):
       x = jnp.repeat(jnp.repeat(x, 2, axis=1), 2, axis=2)
       nxt = feats[i + 1] if i + 1 < len(feats) else f
-      x = ACTIVATIONS[self.activation](nn.Conv(nxt, (3, 3))(x))
-    return OUTPUTS[self.output](nn.Conv(c, (3, 3))(x))
+      x = ACTIVATIONS[self.activation](nn.Conv(nxt, (3, 3), dtype=self.dtype)(x))
+    return _output(self.output, nn.Conv(c, (3, 3), dtype=self.dtype)(x))
 
 
 class Autoencoder(nn.Module):
@@ -94,18 +106,20 @@ class Autoencoder(nn.Module):
   activation: str = 'relu'
   output: str = 'sigmoid'
   variational: bool = False     # encoder gives mean and log-variance; the code is sampled
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     width = 2 * self.code if self.variational else self.code
     shape = x.shape[1:]
     if self.kind == 'dense':
-      encoder = DenseEncoder(self.hidden, width, self.activation, name='encoder')
+      encoder = DenseEncoder(self.hidden, width, self.activation, self.dtype, name='encoder')
       decoder = DenseDecoder(tuple(reversed(self.hidden)), shape, self.activation, self.output,
-                             name='decoder')
+                             self.dtype, name='decoder')
     elif self.kind == 'conv':
-      encoder = ConvEncoder(self.hidden, width, self.activation, name='encoder')
-      decoder = ConvDecoder(self.hidden, shape, self.activation, self.output, name='decoder')
+      encoder = ConvEncoder(self.hidden, width, self.activation, self.dtype, name='encoder')
+      decoder = ConvDecoder(self.hidden, shape, self.activation, self.output, self.dtype,
+                            name='decoder')
     else:
       raise ValueError(f'Autoencoder.kind must be dense or conv, got {self.kind!r}')
     h = encoder(x)
@@ -114,7 +128,7 @@ class Autoencoder(nn.Module):
       mean, logvar = jnp.split(h, 2, axis=-1)
       # Sampling needs the 'noise' rng in training; at eval the decoder sees the posterior mean.
       if train:
-        eps = jax.random.normal(self.make_rng('noise'), mean.shape, mean.dtype)
+        eps = jax.random.normal(self.make_rng('noise'), mean.shape).astype(mean.dtype)
         z = mean + jnp.exp(0.5 * logvar) * eps
       else:
         z = mean

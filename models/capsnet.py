@@ -12,6 +12,11 @@ The model returns a dict, not logits: `lengths` [B, J], `capsules` [B, J, D], `c
 (the last iteration's coupling coefficients, for pictures) and `reconstruction` [B, H, W, C] when
 the decoder is on. `labels` choose which capsule the decoder sees (the true class while training, as
 in the paper); without labels the longest capsule is used (evaluation).
+
+`dtype='bfloat16'` computes the convolutions, the predictions u_hat = W_ij u_i and the decoder in
+bf16 with float32 parameters; routing (its softmax over parents, the agreements and squashes it
+iterates) and the capsule lengths stay float32, as does the decoder's output sigmoid: routing
+feeds each iteration's rounding into the next one's coupling logits.
 """
 
 import math
@@ -60,10 +65,12 @@ class PrimaryCaps(nn.Module):
   kernel: int
   stride: int
   im2col: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x):
-    y = Conv(self.capsules * self.dim, self.kernel, self.stride, im2col=self.im2col)(x)
+    y = Conv(self.capsules * self.dim, self.kernel, self.stride, im2col=self.im2col,
+             dtype=self.dtype)(x)
     return squash(y.reshape(y.shape[0], -1, self.dim))     # [B, H'*W'*capsules, dim]
 
 
@@ -74,26 +81,29 @@ class ClassCaps(nn.Module):
   iterations: int
   init_std: float = 0.01
   detach: bool = False
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, u):
     _, n_in, d_in = u.shape
     w = self.param('W', nn.initializers.normal(self.init_std),
                    (n_in, self.capsules, d_in, self.dim))
-    u_hat = jnp.einsum('bid,ijde->bije', u, w)
-    return route(u_hat, self.iterations, self.detach)
+    u_hat = jnp.einsum('bid,ijde->bije', u.astype(self.dtype), w.astype(self.dtype))
+    return route(u_hat.astype(jnp.float32), self.iterations, self.detach)
 
 
 class Decoder(nn.Module):
   """Fully connected ReLU layers, then a sigmoid layer with one unit per input pixel."""
   hidden: Sequence[int]
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, masked, out_shape):
     h = masked.reshape(masked.shape[0], -1)
     for width in self.hidden:
-      h = nn.relu(nn.Dense(width)(h))
-    return nn.sigmoid(nn.Dense(math.prod(out_shape))(h)).reshape((-1,) + tuple(out_shape))
+      h = nn.relu(nn.Dense(width, dtype=self.dtype)(h))
+    out = nn.Dense(math.prod(out_shape), dtype=self.dtype)(h).astype(jnp.float32)
+    return nn.sigmoid(out).reshape((-1,) + tuple(out_shape))
 
 
 class CapsNet(nn.Module):
@@ -111,15 +121,17 @@ class CapsNet(nn.Module):
   decoder: Sequence[int] = (512, 1024)
   reconstruct: bool = True
   im2col: bool = True          # the conv path; equal numbers, much faster gradients on XLA:CPU
+  dtype: str = 'float32'        # compute dtype ('bfloat16': routing stays float32, see above)
 
   def setup(self):
-    self.conv1 = Conv(self.conv_features, self.conv_kernel, 1, im2col=self.im2col)
+    self.conv1 = Conv(self.conv_features, self.conv_kernel, 1, im2col=self.im2col,
+                      dtype=self.dtype)
     self.primary = PrimaryCaps(self.primary_capsules, self.primary_dim, self.primary_kernel,
-                               self.primary_stride, self.im2col)
+                               self.primary_stride, self.im2col, self.dtype)
     self.classes = ClassCaps(self.num_classes, self.class_dim, self.routing_iterations,
-                             self.transform_init, self.detach_routing)
+                             self.transform_init, self.detach_routing, self.dtype)
     if self.reconstruct:
-      self.decoder_net = Decoder(tuple(self.decoder))
+      self.decoder_net = Decoder(tuple(self.decoder), self.dtype)
 
   def __call__(self, x, train: bool = False, labels=None):
     del train  # no dropout or batch norm: the same function in training and evaluation

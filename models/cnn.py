@@ -24,12 +24,15 @@ class CNN(nn.Module):
   dropout: float = 0.0
   im2col: bool = False         # convs as patches @ kernel (models/conv.py): same numbers;
                                # slower here
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters;
+                                # batch statistics float32, models/batch_norm.py)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     act = ACTIVATIONS[self.activation]
     for i, f in enumerate(self.features):
-      x = Conv(f, self.kernel, padding=self.padding, im2col=self.im2col, name=f'Conv_{i}')(x)
+      x = Conv(f, self.kernel, padding=self.padding, im2col=self.im2col, dtype=self.dtype,
+               name=f'Conv_{i}')(x)
       if self.batch_norm:
         x = BatchNorm(use_running_average=not train, momentum=0.9)(x)
       x = act(x)
@@ -39,10 +42,10 @@ class CNN(nn.Module):
         x = nn.max_pool(x, (2, 2), (2, 2))
     x = x.reshape(x.shape[0], -1)
     for width in self.dense:
-      x = act(nn.Dense(width)(x))
+      x = act(nn.Dense(width, dtype=self.dtype)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
+    return nn.Dense(self.num_classes, dtype=self.dtype)(x)
 
 
 VARIANTS = {

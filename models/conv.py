@@ -41,6 +41,7 @@ class Conv(nn.Module):
   stride: int = 1
   padding: str = 'VALID'
   im2col: bool = True
+  dtype: str = 'float32'        # compute dtype; parameters stay float32 (cast here, as nn.Conv)
 
   @nn.compact
   def __call__(self, x):
@@ -48,6 +49,7 @@ class Conv(nn.Module):
     k = self.param('kernel', nn.initializers.lecun_normal(),
                    (self.kernel, self.kernel, c, self.features))
     bias = self.param('bias', nn.initializers.zeros_init(), (self.features,))
+    x, k, bias = (a.astype(self.dtype) for a in (x, k, bias))
     if self.padding not in ('SAME', 'VALID'):
       raise ValueError(f"Conv padding must be 'SAME' or 'VALID', got {self.padding!r}")
     if self.padding == 'SAME':

@@ -27,6 +27,10 @@ Ops: `CELL_OPS` is the small set of this study ({none, skip, conv 1x1, conv 3x3,
 avg pool 3x3}; plain ReLU-Conv-BN convolutions, cheaper on CPU); `PAPER_OPS` are the paper's eight
 (separable and dilated convolutions), which the full-scale config uses. Batch norm in the search
 network has no affine parameters, as in the paper's search (so the op scale is alpha's alone).
+
+`dtype='bfloat16'` computes every op in bf16 with float32 parameters (batch-norm statistics in
+float32); the softmax of alpha, the mixing weights, is taken in float32 and then rounded to bf16
+for the weighted sum, so alpha and its gradient stay float32 like every parameter.
 """
 
 import collections
@@ -51,16 +55,17 @@ PARAMETER_FREE = frozenset({'none', 'skip_connect', 'max_pool_3x3', 'avg_pool_3x
 Genotype = collections.namedtuple('Genotype', 'normal normal_concat reduce reduce_concat')
 
 
-def _bn(train, affine):
+def _bn(train, affine, dtype='float32'):
   # PyTorch's BatchNorm momentum 0.1 is flax's 0.9.
   return nn.BatchNorm(use_running_average=not train, momentum=0.9, use_scale=affine,
-                      use_bias=affine)
+                      use_bias=affine, dtype=dtype)
 
 
-def _conv(features, kernel, stride=1, dilation=1, groups=1):
+def _conv(features, kernel, stride=1, dilation=1, groups=1, dtype='float32'):
   pad = dilation * (kernel - 1) // 2
   return nn.Conv(features, (kernel, kernel), strides=(stride, stride), padding=((pad, pad),) * 2,
-                 kernel_dilation=(dilation, dilation), feature_group_count=groups, use_bias=False)
+                 kernel_dilation=(dilation, dilation), feature_group_count=groups, use_bias=False,
+                 dtype=dtype)
 
 
 class ReLUConvBN(nn.Module):
@@ -68,10 +73,12 @@ class ReLUConvBN(nn.Module):
   kernel: int
   stride: int = 1
   affine: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
-    return _bn(train, self.affine)(_conv(self.features, self.kernel, self.stride)(nn.relu(x)))
+    y = _conv(self.features, self.kernel, self.stride, dtype=self.dtype)(nn.relu(x))
+    return _bn(train, self.affine, self.dtype)(y)
 
 
 class SepConv(nn.Module):
@@ -80,12 +87,14 @@ class SepConv(nn.Module):
   kernel: int
   stride: int = 1
   affine: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
     for stride, out in ((self.stride, x.shape[-1]), (1, self.features)):
-      x = _conv(x.shape[-1], self.kernel, stride, groups=x.shape[-1])(nn.relu(x))
-      x = _bn(train, self.affine)(_conv(out, 1)(x))
+      x = _conv(x.shape[-1], self.kernel, stride, groups=x.shape[-1], dtype=self.dtype)(
+          nn.relu(x))
+      x = _bn(train, self.affine, self.dtype)(_conv(out, 1, dtype=self.dtype)(x))
     return x
 
 
@@ -95,25 +104,29 @@ class DilConv(nn.Module):
   kernel: int
   stride: int = 1
   affine: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
-    x = _conv(x.shape[-1], self.kernel, self.stride, 2, groups=x.shape[-1])(nn.relu(x))
-    return _bn(train, self.affine)(_conv(self.features, 1)(x))
+    x = _conv(x.shape[-1], self.kernel, self.stride, 2, groups=x.shape[-1], dtype=self.dtype)(
+        nn.relu(x))
+    return _bn(train, self.affine, self.dtype)(_conv(self.features, 1, dtype=self.dtype)(x))
 
 
 class FactorizedReduce(nn.Module):
   """Halves the resolution with two offset 1x1 stride-2 convs (the stride-2 skip connection)."""
   features: int
   affine: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
     x = nn.relu(x)
     half = self.features // 2
-    a = nn.Conv(half, (1, 1), strides=(2, 2), use_bias=False)(x)
-    b = nn.Conv(self.features - half, (1, 1), strides=(2, 2), use_bias=False)(x[:, 1:, 1:])
-    return _bn(train, self.affine)(jnp.concatenate([a, b], -1))
+    a = nn.Conv(half, (1, 1), strides=(2, 2), use_bias=False, dtype=self.dtype)(x)
+    b = nn.Conv(self.features - half, (1, 1), strides=(2, 2), use_bias=False,
+                dtype=self.dtype)(x[:, 1:, 1:])
+    return _bn(train, self.affine, self.dtype)(jnp.concatenate([a, b], -1))
 
 
 class Op(nn.Module):
@@ -122,14 +135,15 @@ class Op(nn.Module):
   features: int
   stride: int = 1
   affine: bool = True
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
-    n, s, c, affine = self.op, self.stride, self.features, self.affine
+    n, s, c, affine, dt = self.op, self.stride, self.features, self.affine, self.dtype
     if n == 'none':
       return jnp.zeros_like(x[:, ::s, ::s])
     if n == 'skip_connect':
-      return x if s == 1 else FactorizedReduce(c, affine)(x, train)
+      return x if s == 1 else FactorizedReduce(c, affine, dt)(x, train)
     if n in ('max_pool_3x3', 'avg_pool_3x3'):
       pad = ((1, 1), (1, 1))
       if n == 'max_pool_3x3':
@@ -137,13 +151,13 @@ class Op(nn.Module):
       else:
         y = nn.avg_pool(x, (3, 3), (s, s), pad, count_include_pad=False)
       # The paper's search network puts an affine-free BN after pooling, to match the conv ops.
-      return y if affine else _bn(train, False)(y)
+      return y if affine else _bn(train, False, dt)(y)
     if n in ('conv_1x1', 'conv_3x3'):
-      return ReLUConvBN(c, int(n[-1]), s, affine)(x, train)
+      return ReLUConvBN(c, int(n[-1]), s, affine, dt)(x, train)
     if n in ('sep_conv_3x3', 'sep_conv_5x5'):
-      return SepConv(c, int(n[-1]), s, affine)(x, train)
+      return SepConv(c, int(n[-1]), s, affine, dt)(x, train)
     if n in ('dil_conv_3x3', 'dil_conv_5x5'):
-      return DilConv(c, int(n[-1]), s, affine)(x, train)
+      return DilConv(c, int(n[-1]), s, affine, dt)(x, train)
     raise ValueError(f'unknown op {n!r}; known: {", ".join(sorted(set(CELL_OPS + PAPER_OPS)))}')
 
 
@@ -152,26 +166,29 @@ class MixedOp(nn.Module):
   ops: Sequence[str]
   features: int
   stride: int = 1
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, weights, train):
     out = 0.0
+    weights = weights.astype(self.dtype)
     for k, name in enumerate(self.ops):
       if name == 'none':   # w * 0 adds nothing ('none' still competes through the softmax)
         continue
-      out = out + weights[k] * Op(name, self.features, self.stride, affine=False)(x, train)
+      out = out + weights[k] * Op(name, self.features, self.stride, affine=False,
+                                  dtype=self.dtype)(x, train)
     if isinstance(out, float):
       out = jnp.zeros_like(x[:, ::self.stride, ::self.stride])
     return out
 
 
-def _preprocess(s0, s1, features, reduction_prev, affine, train):
+def _preprocess(s0, s1, features, reduction_prev, affine, train, dtype='float32'):
   """Both cell inputs to `features` channels and the same resolution."""
   if reduction_prev:   # s0 has twice the resolution of s1
-    s0 = FactorizedReduce(features, affine)(s0, train)
+    s0 = FactorizedReduce(features, affine, dtype)(s0, train)
   else:
-    s0 = ReLUConvBN(features, 1, affine=affine)(s0, train)
-  return s0, ReLUConvBN(features, 1, affine=affine)(s1, train)
+    s0 = ReLUConvBN(features, 1, affine=affine, dtype=dtype)(s0, train)
+  return s0, ReLUConvBN(features, 1, affine=affine, dtype=dtype)(s1, train)
 
 
 class SearchCell(nn.Module):
@@ -180,13 +197,14 @@ class SearchCell(nn.Module):
   steps: int
   reduction: bool
   reduction_prev: bool
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, s0, s1, weights, train):
-    s0, s1 = _preprocess(s0, s1, self.features, self.reduction_prev, False, train)
+    s0, s1 = _preprocess(s0, s1, self.features, self.reduction_prev, False, train, self.dtype)
     states, offset = [s0, s1], 0
     for _ in range(self.steps):
-      s = sum(MixedOp(self.ops, self.features, 2 if self.reduction and j < 2 else 1)(
+      s = sum(MixedOp(self.ops, self.features, 2 if self.reduction and j < 2 else 1, self.dtype)(
           h, weights[offset + j], train) for j, h in enumerate(states))
       offset += len(states)
       states.append(s)
@@ -197,10 +215,10 @@ def num_edges(steps: int) -> int:
   return sum(2 + i for i in range(steps))
 
 
-def _stem(x, channels, train):
+def _stem(x, channels, train, dtype='float32'):
   if x.ndim == 3:
     x = x[..., None]
-  return _bn(train, True)(_conv(channels, 3)(x))
+  return _bn(train, True, dtype)(_conv(channels, 3, dtype=dtype)(x))
 
 
 def _reductions(layers):
@@ -217,6 +235,7 @@ class SearchNetwork(nn.Module):
   stem_multiplier: int = 3
   ops: Sequence[str] = CELL_OPS
   alpha_init: float = 1e-3    # alpha ~ alpha_init * N(0, 1), as in the paper's code
+  dtype: str = 'float32'      # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -224,16 +243,16 @@ class SearchNetwork(nn.Module):
     init = nn.initializers.normal(self.alpha_init)
     alpha_normal = self.param('alpha_normal', init, shape)
     alpha_reduce = self.param('alpha_reduce', init, shape)
-    s0 = s1 = _stem(x, self.stem_multiplier * self.channels, train)
+    s0 = s1 = _stem(x, self.stem_multiplier * self.channels, train, self.dtype)
     c, reduction_prev = self.channels, False
     for i in range(self.layers):
       reduction = i in _reductions(self.layers)
       c = c * 2 if reduction else c
       weights = jax.nn.softmax(alpha_reduce if reduction else alpha_normal, -1)
-      cell = SearchCell(self.ops, c, self.steps, reduction, reduction_prev)
+      cell = SearchCell(self.ops, c, self.steps, reduction, reduction_prev, self.dtype)
       s0, s1 = s1, cell(s0, s1, weights, train)
       reduction_prev = reduction
-    return nn.Dense(self.num_classes)(s1.mean((1, 2)))
+    return nn.Dense(self.num_classes, dtype=self.dtype)(s1.mean((1, 2)))
 
 
 def _drop_path(module, x, rate, train):
@@ -251,16 +270,17 @@ class GenotypeCell(nn.Module):
   reduction: bool
   reduction_prev: bool
   drop_path: float = 0.0
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, s0, s1, train):
-    s0, s1 = _preprocess(s0, s1, self.features, self.reduction_prev, True, train)
+    s0, s1 = _preprocess(s0, s1, self.features, self.reduction_prev, True, train, self.dtype)
     states = [s0, s1]
     for node in range(len(self.genotype_ops) // 2):
       total = 0.0
       for name, j in self.genotype_ops[2 * node: 2 * node + 2]:
         stride = 2 if self.reduction and j < 2 else 1
-        h = Op(name, self.features, stride)(states[j], train)
+        h = Op(name, self.features, stride, dtype=self.dtype)(states[j], train)
         if name != 'skip_connect' or stride != 1:   # the paper drops all but identities
           h = _drop_path(self, h, self.drop_path, train)
         total = total + h
@@ -271,15 +291,18 @@ class GenotypeCell(nn.Module):
 class AuxiliaryHead(nn.Module):
   """Classifier on the features at 2/3 depth (Szegedy et al. 2015), for an extra training loss."""
   num_classes: int
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
+    dt = self.dtype
     x = nn.relu(x)
     size = x.shape[1]
     x = nn.avg_pool(x, (5, 5), (3, 3)) if size >= 5 else x
-    x = nn.relu(_bn(train, True)(nn.Conv(128, (1, 1), use_bias=False)(x)))
-    x = nn.relu(_bn(train, True)(nn.Conv(768, x.shape[1:3], padding='VALID', use_bias=False)(x)))
-    return nn.Dense(self.num_classes)(x.reshape(x.shape[0], -1))
+    x = nn.relu(_bn(train, True, dt)(nn.Conv(128, (1, 1), use_bias=False, dtype=dt)(x)))
+    x = nn.relu(_bn(train, True, dt)(nn.Conv(768, x.shape[1:3], padding='VALID', use_bias=False,
+                                             dtype=dt)(x)))
+    return nn.Dense(self.num_classes, dtype=dt)(x.reshape(x.shape[0], -1))
 
 
 def augment(x, rng, pad: int, cutout: int):
@@ -321,6 +344,7 @@ class GenotypeNetwork(nn.Module):
   auxiliary: bool = False
   augment_pad: int = 0          # > 0: random crop of the zero-padded image and flips (training)
   cutout: int = 0               # > 0: cutout square side (training)
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -329,19 +353,19 @@ class GenotypeNetwork(nn.Module):
       x = x[..., None]
     if train and (self.augment_pad or self.cutout):
       x = augment(x, self.make_rng('dropout'), self.augment_pad, self.cutout)
-    s0 = s1 = _stem(x, self.stem_multiplier * self.channels, train)
+    s0 = s1 = _stem(x, self.stem_multiplier * self.channels, train, self.dtype)
     c, reduction_prev, aux = self.channels, False, None
     for i in range(self.layers):
       reduction = i in _reductions(self.layers)
       c = c * 2 if reduction else c
       ops, concat = (g.reduce, g.reduce_concat) if reduction else (g.normal, g.normal_concat)
       cell = GenotypeCell(tuple(map(tuple, ops)), tuple(concat), c, reduction, reduction_prev,
-                          self.drop_path)
+                          self.drop_path, self.dtype)
       s0, s1 = s1, cell(s0, s1, train)
       reduction_prev = reduction
       if self.auxiliary and i == 2 * self.layers // 3:
-        aux = AuxiliaryHead(self.num_classes)(s1, train)
-    logits = nn.Dense(self.num_classes)(s1.mean((1, 2)))
+        aux = AuxiliaryHead(self.num_classes, self.dtype)(s1, train)
+    logits = nn.Dense(self.num_classes, dtype=self.dtype)(s1.mean((1, 2)))
     return (logits, aux) if train and aux is not None else logits
 
 
@@ -350,24 +374,25 @@ class SuperMLP(nn.Module):
   num_classes: int = 10
   layers: int = nas_mlp.LAYERS
   alpha_init: float = 1e-3
+  dtype: str = 'float32'      # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     del train
     alpha = self.param('alpha', nn.initializers.normal(self.alpha_init),
                        (self.layers, len(nas_mlp.OPS)))
-    x = x.reshape(x.shape[0], -1)
+    x = x.reshape(x.shape[0], -1).astype(self.dtype)
     width = max(x.shape[-1], max(nas_mlp.WIDTHS))
     x = _pad_to(x, width)
     for layer in range(self.layers):
-      w = jax.nn.softmax(alpha[layer])
+      w = jax.nn.softmax(alpha[layer]).astype(self.dtype)   # the softmax in float32
       out = w[0] * x                                     # op 0: the layer is absent
       for op in range(1, len(nas_mlp.OPS)):
         features, act = nas_mlp.op_layer(op)
-        y = nas_mlp.ACTIVATIONS[act](nn.Dense(features, name=f'layer{layer}_{nas_mlp.OPS[op]}')(x))
-        out = out + w[op] * _pad_to(y, width)
+        dense = nn.Dense(features, name=f'layer{layer}_{nas_mlp.OPS[op]}', dtype=self.dtype)
+        out = out + w[op] * _pad_to(nas_mlp.ACTIVATIONS[act](dense(x)), width)
       x = out
-    return nn.Dense(self.num_classes, name='head')(x)
+    return nn.Dense(self.num_classes, name='head', dtype=self.dtype)(x)
 
 
 def _pad_to(x, width):

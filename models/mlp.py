@@ -1,6 +1,10 @@
 """Feedforward network (multi-layer perceptron).
 
 Rumelhart, Hinton & Williams 1986, "Learning representations by back-propagating errors".
+
+Every family takes `dtype` as the Transformer LM does: 'bfloat16' computes the layers in bf16
+while the parameters stay float32 (flax casts them at each use; their gradients come back in
+float32), and the objective casts the outputs to float32 before the loss and its softmax.
 """
 
 from typing import Sequence
@@ -17,15 +21,16 @@ class MLP(nn.Module):
   num_classes: int = 10
   activation: str = 'relu'
   dropout: float = 0.0
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     x = x.reshape(x.shape[0], -1)
     for width in self.hidden:
-      x = ACTIVATIONS[self.activation](nn.Dense(width)(x))
+      x = ACTIVATIONS[self.activation](nn.Dense(width, dtype=self.dtype)(x))
       if self.dropout:
         x = nn.Dropout(self.dropout, deterministic=not train)(x)
-    return nn.Dense(self.num_classes)(x)
+    return nn.Dense(self.num_classes, dtype=self.dtype)(x)
 
 
 VARIANTS = {

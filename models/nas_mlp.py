@@ -75,6 +75,7 @@ class SpaceMLP(nn.Module):
   """The discrete network that architecture `arch` names: Dense -> activation per present layer."""
   arch: Sequence[int] = (0, 0, 0)
   num_classes: int = 10
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, x, train: bool = False):
@@ -84,8 +85,8 @@ class SpaceMLP(nn.Module):
       layer = op_layer(op)
       if layer is not None:
         width, act = layer
-        x = ACTIVATIONS[act](nn.Dense(width)(x))
-    return nn.Dense(self.num_classes)(x)
+        x = ACTIVATIONS[act](nn.Dense(width, dtype=self.dtype)(x))
+    return nn.Dense(self.num_classes, dtype=self.dtype)(x)
 
 
 # --- Many candidates as one network --------------------------------------------------------------
@@ -163,6 +164,7 @@ class PopulationMLP(nn.Module):
   """
   archs: Sequence[Sequence[int]] = ()   # () = the whole space, in index order
   num_classes: int = 10
+  dtype: str = 'float32'                # compute dtype; the parameters stay float32
 
   def population(self) -> list[tuple[int, ...]]:
     return [validate(a) for a in self.archs] if self.archs else all_architectures()
@@ -186,7 +188,8 @@ class PopulationMLP(nn.Module):
         'out_kernel': self.param('out_kernel', init_o, (n, PAD, self.num_classes)),
         'out_bias': self.param('out_bias', nn.initializers.zeros, (n, self.num_classes)),
     }
-    return jax.vmap(padded_logits, in_axes=(0, 0, None))(params, ops, x)
+    params = jax.tree.map(lambda p: p.astype(self.dtype), params)
+    return jax.vmap(padded_logits, in_axes=(0, 0, None))(params, ops, x.astype(self.dtype))
 
 
 # Sharding rule that puts the population axis of every parameter (and of Adam's moments, which

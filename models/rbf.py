@@ -6,6 +6,11 @@ Neural Computation 1:281): centres by k-means, widths from the distances to the 
 output weights by linear least squares. The module computes; the `rbf` objective fits it.
 
   phi_k(x) = exp(-|x - c_k|^2 / (2 s_k^2)),   y = phi(x) W + b   (s_k = exp(log_width_k))
+
+Float32 only (`config.model.dtype='bfloat16'` is refused in one line): the distances are a
+difference of nearly equal squares that bf16 rounding swamps, exp() turns their error into
+relative error of phi, and the read-out is fit by linear least squares on phi, whose normal
+equations would lose to bf16 what float32 already strains to keep.
 """
 
 import flax.linen as nn
@@ -31,6 +36,7 @@ class GaussianUnits(nn.Module):
 
 
 class RBF(nn.Module):
+  FLOAT32_ONLY = ('its Gaussian units and least-squares read-out need float32; see models/rbf.py')
   num_centres: int = 100
   num_outputs: int = 1
   normalized: bool = False      # divide phi by its sum (Moody & Darken's normalized units)

@@ -17,6 +17,8 @@ paper cites; BN statistics are the `batch_stats` collection, i.e. the engine's m
 
 from typing import Sequence
 
+import functools
+
 import flax.linen as nn
 
 from models.batch_norm import BatchNorm
@@ -25,11 +27,11 @@ from models.batch_norm import BatchNorm
 he_init = nn.initializers.variance_scaling(2.0, 'fan_out', 'normal')
 
 
-def conv(features: int, kernel: int, strides: int = 1, name=None):
+def _conv(features: int, kernel: int, strides: int = 1, name=None, dtype='float32'):
   """k x k conv, no bias; padding k // 2 (the papers' and torch's), not XLA's asymmetric SAME."""
   pad = kernel // 2
   return nn.Conv(features, (kernel, kernel), (strides, strides), padding=((pad, pad), (pad, pad)),
-                 use_bias=False, kernel_init=he_init, name=name)
+                 use_bias=False, kernel_init=he_init, name=name, dtype=dtype)
 
 
 def batch_norm(train: bool, name=None):
@@ -42,10 +44,12 @@ class BasicBlock(nn.Module):
   strides: int = 1
   preact: bool = False
   dropout: float = 0.0
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
     project = x.shape[-1] != self.features or self.strides != 1
+    conv = functools.partial(_conv, dtype=self.dtype)
     if self.preact:
       y = nn.relu(batch_norm(train, 'bn1')(x))
       shortcut = conv(self.features, 1, self.strides, 'proj')(y) if project else x
@@ -74,9 +78,12 @@ class ResNet(nn.Module):
   stem: str = 'cifar'           # 'cifar': 3x3/1 conv | 'imagenet': 7x7/2 conv + 3x3/2 max-pool
   stem_width: int = 0           # 0 -> widths[0]; WRN's stem is 16 wide, its first stage 16k
   dropout: float = 0.0          # between the two convs of each block (WRN)
+  # Compute dtype ('bfloat16': mixed precision, float32 parameters; BN statistics float32).
+  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train: bool = False):
+    conv = functools.partial(_conv, dtype=self.dtype)
     if len(self.stage_sizes) != len(self.widths):
       raise ValueError(f'ResNet: {len(self.stage_sizes)} stage_sizes but {len(self.widths)} widths')
     width = self.stem_width or self.widths[0]
@@ -93,11 +100,11 @@ class ResNet(nn.Module):
     for i, (size, features) in enumerate(zip(self.stage_sizes, self.widths)):
       for j in range(size):
         x = BasicBlock(features, 2 if i > 0 and j == 0 else 1, self.preact, self.dropout,
-                       name=f'stage{i + 1}_block{j + 1}')(x, train)
+                       self.dtype, name=f'stage{i + 1}_block{j + 1}')(x, train)
     if self.preact:
       x = nn.relu(batch_norm(train, 'final_bn')(x))
     x = x.mean(axis=(1, 2))
-    return nn.Dense(self.num_classes, name='head')(x)
+    return nn.Dense(self.num_classes, name='head', dtype=self.dtype)(x)
 
 
 VARIANTS = {

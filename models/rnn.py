@@ -9,6 +9,11 @@ one matmul over the whole [B, T, D] sequence before the scan (on CPU the per-ste
 and the scan's per-step overhead dominates; this halves the work inside it). Inside the scan only
 the recurrent matmul remains.
 
+Mixed precision (`dtype='bfloat16'`): the embedding, the input projection, the recurrent matmuls
+and the head take bf16 operands (float32 parameters, rounded at each use) and accumulate in
+float32; the hidden and cell states and the gates stay float32, because they are carried through
+every time step and bf16 rounding would compound over the sequence (models/rnn_fused.py).
+
 Variable lengths: `lengths` [B] marks steps t >= length as padding. There the state is carried
 unchanged and the output is 0, so the forward state after the last step is the state at the last
 valid step, and a reverse layer starts at the last valid step with the initial state.
@@ -42,16 +47,19 @@ def lstm_bias(key, shape, dtype=jnp.float32):
   return jnp.zeros(shape, dtype).at[h:2 * h].set(1.0)
 
 
+matmul = rnn_fused.mixed_matmul   # operands in u's dtype, float32 result
+
+
 def rnn_step(u, carry, x):
   """Elman: h = tanh(x W + b + h U)."""
-  h = jnp.tanh(x + carry @ u)
+  h = jnp.tanh(x + matmul(carry, u))
   return h, h
 
 
 def lstm_step(u, carry, x):
   """LSTM with forget gate: input, forget, candidate, output blocks (in that order)."""
   h, c = carry
-  i, f, g, o = jnp.split(x + h @ u, 4, axis=-1)
+  i, f, g, o = jnp.split(x + matmul(h, u), 4, axis=-1)
   c = nn.sigmoid(f) * c + nn.sigmoid(i) * jnp.tanh(g)
   h = nn.sigmoid(o) * jnp.tanh(c)
   return (h, c), h
@@ -62,9 +70,9 @@ def gru_step(u, carry, x):
   h = carry
   hidden = h.shape[-1]
   xz, xr, xn = jnp.split(x, 3, axis=-1)
-  z = nn.sigmoid(xz + h @ u[:, :hidden])
-  r = nn.sigmoid(xr + h @ u[:, hidden:2 * hidden])
-  n = jnp.tanh(xn + (r * h) @ u[:, 2 * hidden:])
+  z = nn.sigmoid(xz + matmul(h, u[:, :hidden]))
+  r = nn.sigmoid(xr + matmul(h, u[:, hidden:2 * hidden]))
+  n = jnp.tanh(xn + matmul(r * h, u[:, 2 * hidden:]))
   h = z * h + (1.0 - z) * n
   return h, h
 
@@ -103,6 +111,7 @@ class Recurrent(nn.Module):
   reverse: bool = False
   unroll: int = 1
   fused: bool = True    # without masking: models/rnn_fused.py (same function, own backward)
+  dtype: str = 'float32'   # the matmuls' operand dtype; states and gates stay float32
 
   @nn.compact
   def __call__(self, x, mask=None):
@@ -113,8 +122,11 @@ class Recurrent(nn.Module):
     bias_init = lstm_bias if self.cell == 'lstm' else nn.initializers.zeros
     w, b = InputProjection(gates * self.hidden, bias_init, name='input')(x.shape[-1])
     u = self.param('recurrent', stacked_orthogonal(gates), (self.hidden, gates * self.hidden))
+    state_dtype = w.dtype   # the parameters': float32 (float64 in the gradient checks)
+    if self.dtype != 'float32':   # mixed precision: the matmuls' operands only
+      w, u = w.astype(self.dtype), u.astype(self.dtype)
     step_fn = STEPS[self.cell]
-    init = initial_carry(self.cell, x.shape[0], self.hidden, w.dtype)
+    init = initial_carry(self.cell, x.shape[0], self.hidden, state_dtype)
     # Time-major [T, B, D] before the projection: x is G*H/D times smaller than x W (the adding
     # problem's 2 features vs 512), so no pass moves the big array between layouts.
     x = x.swapaxes(0, 1)
@@ -124,7 +136,7 @@ class Recurrent(nn.Module):
       hs, h = layer(x[::-1] if self.reverse else x, w, b, u, *jax.tree.leaves(init))[:2]
       return (hs[::-1] if self.reverse else hs).swapaxes(0, 1), h
 
-    xw = x @ w + b   # hoisted input projection: x_t W + b for every t in one matmul
+    xw = matmul(x, w) + b   # hoisted input projection: x_t W + b for every t in one matmul
 
     def step(carry, inputs):
       xw_t, m_t = inputs
@@ -166,28 +178,31 @@ class RNN(nn.Module):
   per_step: bool = False        # an output at every step instead of only after the last one
   fused: bool = True            # layers without lengths: hand-written backward
                                 # (models/rnn_fused.py)
+  dtype: str = 'float32'        # compute dtype ('bfloat16': states stay float32, see above)
 
   @nn.compact
   def __call__(self, x, train: bool = False, lengths=None):
+    # float32 (the default) leaves flax's layers to their inputs' and parameters' dtype.
+    dt = None if self.dtype == 'float32' else self.dtype
     if self.vocab_size:
-      x = nn.Embed(self.vocab_size, self.hidden)(x)
+      x = nn.Embed(self.vocab_size, self.hidden, dtype=dt)(x)
     elif x.ndim > 3:   # an image [B, H, W, C]: its H rows are the steps, W*C features each
       x = x.reshape(x.shape[:2] + (-1,))
     mask = length_mask(lengths, x.shape[1])
     for layer in range(self.num_layers):
       seq, last = Recurrent(self.cell, self.hidden, unroll=self.unroll, fused=self.fused,
-                                name=f'fwd{layer}')(x, mask)
+                            dtype=self.dtype, name=f'fwd{layer}')(x, mask)
       if self.bidirectional:
         seq_b, last_b = Recurrent(self.cell, self.hidden, reverse=True, unroll=self.unroll,
-                                  fused=self.fused, name=f'bwd{layer}')(x, mask)
+                                  fused=self.fused, dtype=self.dtype, name=f'bwd{layer}')(x, mask)
         seq = jnp.concatenate([seq, seq_b], -1)
         last = jnp.concatenate([last, last_b], -1)
       x = nn.Dropout(self.dropout, deterministic=not train)(seq) if self.dropout else seq
     if self.per_step:
-      return nn.Dense(self.num_outputs, name='head')(x)
+      return nn.Dense(self.num_outputs, name='head', dtype=dt)(x)
     if self.dropout:
       last = nn.Dropout(self.dropout, deterministic=not train)(last)
-    return nn.Dense(self.num_outputs, name='head')(last)
+    return nn.Dense(self.num_outputs, name='head', dtype=dt)(last)
 
 
 VARIANTS = {

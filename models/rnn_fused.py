@@ -15,10 +15,32 @@ devices, T all-reduces of that partial sum (one per time step). Here, for every 
   db = sum_t dz_t, dx_t = dz_t W^T; then one all-reduce of the gradients, not one a step.
 The functions are the cells' exactly (tests/test_rnn.py compares outputs and gradients with autodiff
 of the plain scan, and the gradients with finite differences); only float rounding differs.
+
+Mixed precision: the weights' dtype is the compute dtype. Given bfloat16 w and u, every matmul and
+contraction (forward and backward) takes bf16 operands and accumulates in float32, while the
+states, gates and pre-activation gradients stay float32: they are carried through all T steps,
+where bf16 rounding (8 significant bits) would compound step after step.
 """
 
 import jax
 import jax.numpy as jnp
+
+
+def _accumulator(*dtypes):
+  """float32, or wider when the operands are (float64 checks of the gradients)."""
+  return jnp.promote_types(jnp.result_type(*dtypes), jnp.float32)
+
+
+def mixed_matmul(a, b):
+  """a @ b with a rounded to b's dtype (the compute dtype), accumulated and returned in float32
+  (or a's dtype, if wider)."""
+  return jnp.matmul(a.astype(b.dtype), b, preferred_element_type=_accumulator(a.dtype, b.dtype))
+
+
+def _contract(spec, a, b, dtype):
+  """einsum over operands rounded to `dtype`, accumulated in float32 (or wider)."""
+  return jnp.einsum(spec, a.astype(dtype), b.astype(dtype),
+                    preferred_element_type=_accumulator(a.dtype, b.dtype))
 
 
 def _previous(first, stacked):
@@ -26,18 +48,24 @@ def _previous(first, stacked):
   return jnp.concatenate([first[None], stacked[:-1]], 0)
 
 
-def _input_grads(x, w, dzs):
-  """dx, dW, db of the input projection x_t W + b from the pre-activation gradients [T, B, G]."""
-  dw = jnp.einsum('tbd,tbg->dg', x, dzs)
-  dx = dzs @ w.T                                         # dropped by XLA when x is data
-  return dx, dw, dzs.sum((0, 1))
+def _input_grads(x, w, b, dzs):
+  """dx, dW, db of the input projection x_t W + b from the pre-activation gradients [T, B, G],
+  each in its primal's dtype."""
+  dw = _contract('tbd,tbg->dg', x, dzs, w.dtype)
+  dx = mixed_matmul(dzs, w.T)                            # dropped by XLA when x is data
+  return dx.astype(x.dtype), dw.astype(w.dtype), dzs.sum((0, 1)).astype(b.dtype)
+
+
+def _project(x, w, b):
+  """x_t W + b of every step, float32."""
+  return mixed_matmul(x, w) + b
 
 
 # --- Elman: h_t = tanh(x_t W + b + h_{t-1} U) ---------------------------------------------------
 
 def _elman_forward(xw, u, h0):
   def step(h, x):
-    h = jnp.tanh(x + h @ u)
+    h = jnp.tanh(x + mixed_matmul(h, u))
     return h, h
   return jax.lax.scan(step, h0, xw)
 
@@ -45,28 +73,28 @@ def _elman_forward(xw, u, h0):
 @jax.custom_vjp
 def elman_layer(x, w, b, u, h0):
   """x [T, B, D] (time-major), w [D, H], b [H], u [H, H], h0 [B, H] -> (hs [T, B, H], h_T)."""
-  h, hs = _elman_forward(x @ w + b, u, h0)
+  h, hs = _elman_forward(_project(x, w, b), u, h0)
   return hs, h
 
 
 def _elman_fwd(x, w, b, u, h0):
-  h, hs = _elman_forward(x @ w + b, u, h0)
-  return (hs, h), (x, w, u, h0, hs)
+  h, hs = _elman_forward(_project(x, w, b), u, h0)
+  return (hs, h), (x, w, b, u, h0, hs)
 
 
 def _elman_bwd(residuals, grads):
-  x, w, u, h0, hs = residuals
+  x, w, b, u, h0, hs = residuals
   d_hs, d_h = grads
 
   def step(dh_next, inputs):
     dh_out, h = inputs
     dz = (dh_out + dh_next) * (1 - h * h)
-    return dz @ u.T, dz
+    return mixed_matmul(dz, u.T), dz
 
   dh0, dzs = jax.lax.scan(step, d_h, (d_hs, hs), reverse=True)
-  du = jnp.einsum('tbh,tbg->hg', _previous(h0, hs), dzs)
-  dx, dw, db = _input_grads(x, w, dzs)
-  return dx, dw, db, du, dh0
+  du = _contract('tbh,tbg->hg', _previous(h0, hs), dzs, u.dtype)
+  dx, dw, db = _input_grads(x, w, b, dzs)
+  return dx, dw, db, du.astype(u.dtype), dh0
 
 
 elman_layer.defvjp(_elman_fwd, _elman_bwd)
@@ -88,7 +116,7 @@ def _lstm_forward(xw, u, h0, c0):
 
   def step(carry, x):
     h, c = carry
-    a = jnp.tanh((x + h @ u) * s) * s + (1 - s)    # sigmoid, sigmoid, tanh, sigmoid
+    a = jnp.tanh((x + mixed_matmul(h, u)) * s) * s + (1 - s)  # sigmoid, sigmoid, tanh, sigmoid
     i, f, g, o = (a[:, k * hidden:(k + 1) * hidden] for k in range(4))
     c = f * c + i * g
     h = o * jnp.tanh(c)
@@ -103,16 +131,16 @@ def lstm_layer(x, w, b, u, h0, c0):
   """x [T, B, D] (time-major), w [D, 4H], b [4H], u [H, 4H], h0, c0 [B, H] -> (hs [T, B, H], h_T,
   c_T) of the pre-activations x_t w + b + h_{t-1} u. Gate blocks: input, forget, candidate,
   output."""
-  return _lstm_forward(x @ w + b, u, h0, c0)[0]
+  return _lstm_forward(_project(x, w, b), u, h0, c0)[0]
 
 
 def _lstm_fwd(x, w, b, u, h0, c0):
-  out, (hs, cs, acts) = _lstm_forward(x @ w + b, u, h0, c0)
-  return out, (x, w, u, h0, c0, hs, cs, acts)
+  out, (hs, cs, acts) = _lstm_forward(_project(x, w, b), u, h0, c0)
+  return out, (x, w, b, u, h0, c0, hs, cs, acts)
 
 
 def _lstm_bwd(residuals, grads):
-  x, w, u, h0, c0, hs, cs, acts = residuals
+  x, w, b, u, h0, c0, hs, cs, acts = residuals
   d_hs, d_h, d_c = grads
   hidden = h0.shape[-1]
   is_tanh = _gate_scale(hidden, acts.dtype) == 1
@@ -126,13 +154,13 @@ def _lstm_bwd(residuals, grads):
     dc = dc_next + dh * o * (1 - tc * tc)
     da = jnp.concatenate([dc * g, dc * cp, dc * i, dh * tc], -1)
     dz = da * jnp.where(is_tanh, 1 - a * a, a * (1 - a))
-    return (dz @ u.T, dc * f), dz
+    return (mixed_matmul(dz, u.T), dc * f), dz
 
   (dh0, dc0), dzs = jax.lax.scan(step, (d_h, d_c), (d_hs, acts, cs, _previous(c0, cs)),
                                  reverse=True)
-  du = jnp.einsum('tbh,tbg->hg', _previous(h0, hs), dzs)
-  dx, dw, db = _input_grads(x, w, dzs)
-  return dx, dw, db, du, dh0, dc0
+  du = _contract('tbh,tbg->hg', _previous(h0, hs), dzs, u.dtype)
+  dx, dw, db = _input_grads(x, w, b, dzs)
+  return dx, dw, db, du.astype(u.dtype), dh0, dc0
 
 
 lstm_layer.defvjp(_lstm_fwd, _lstm_bwd)
@@ -147,9 +175,9 @@ def _gru_forward(xw, u, h0):
   u_zr, u_n = u[:, :2 * hidden], u[:, 2 * hidden:]
 
   def step(h, x):
-    zr = jax.nn.sigmoid(x[:, :2 * hidden] + h @ u_zr)
+    zr = jax.nn.sigmoid(x[:, :2 * hidden] + mixed_matmul(h, u_zr))
     z, r = zr[:, :hidden], zr[:, hidden:]
-    n = jnp.tanh(x[:, 2 * hidden:] + (r * h) @ u_n)
+    n = jnp.tanh(x[:, 2 * hidden:] + mixed_matmul(r * h, u_n))
     h = z * h + (1 - z) * n
     return h, (h, zr, n)
 
@@ -161,17 +189,17 @@ def _gru_forward(xw, u, h0):
 def gru_layer(x, w, b, u, h0):
   """x [T, B, D] (time-major), w [D, 3H], b [3H], u [H, 3H], h0 [B, H] -> (hs [T, B, H], h_T).
   Gate blocks: update, reset, candidate."""
-  h, (hs, _, _) = _gru_forward(x @ w + b, u, h0)
+  h, (hs, _, _) = _gru_forward(_project(x, w, b), u, h0)
   return hs, h
 
 
 def _gru_fwd(x, w, b, u, h0):
-  h, (hs, zrs, ns) = _gru_forward(x @ w + b, u, h0)
-  return (hs, h), (x, w, u, h0, hs, zrs, ns)
+  h, (hs, zrs, ns) = _gru_forward(_project(x, w, b), u, h0)
+  return (hs, h), (x, w, b, u, h0, hs, zrs, ns)
 
 
 def _gru_bwd(residuals, grads):
-  x, w, u, h0, hs, zrs, ns = residuals
+  x, w, b, u, h0, hs, zrs, ns = residuals
   d_hs, d_h = grads
   hidden = h0.shape[-1]
   u_zr, u_n = u[:, :2 * hidden], u[:, 2 * hidden:]
@@ -182,16 +210,16 @@ def _gru_bwd(residuals, grads):
     z, r = zr[:, :hidden], zr[:, hidden:]
     dh = dh_out + dh_next
     dn = dh * (1 - z) * (1 - n * n)                       # d(candidate pre-activation)
-    dq = dn @ u_n.T                                       # d(r * h_prev)
+    dq = mixed_matmul(dn, u_n.T)                          # d(r * h_prev)
     dzr = jnp.concatenate([dh * (hp - n), dq * hp], -1) * zr * (1 - zr)
-    dh_prev = dh * z + dq * r + dzr @ u_zr.T
+    dh_prev = dh * z + dq * r + mixed_matmul(dzr, u_zr.T)
     return dh_prev, jnp.concatenate([dzr, dn], -1)
 
   dh0, dzs = jax.lax.scan(step, d_h, (d_hs, h_prev, zrs, ns), reverse=True)
-  du_zr = jnp.einsum('tbh,tbg->hg', h_prev, dzs[..., :2 * hidden])
-  du_n = jnp.einsum('tbh,tbg->hg', zrs[..., hidden:] * h_prev, dzs[..., 2 * hidden:])
-  dx, dw, db = _input_grads(x, w, dzs)
-  return dx, dw, db, jnp.concatenate([du_zr, du_n], -1), dh0
+  du_zr = _contract('tbh,tbg->hg', h_prev, dzs[..., :2 * hidden], u.dtype)
+  du_n = _contract('tbh,tbg->hg', zrs[..., hidden:] * h_prev, dzs[..., 2 * hidden:], u.dtype)
+  dx, dw, db = _input_grads(x, w, b, dzs)
+  return dx, dw, db, jnp.concatenate([du_zr, du_n], -1).astype(u.dtype), dh0
 
 
 gru_layer.defvjp(_gru_fwd, _gru_bwd)

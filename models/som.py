@@ -5,6 +5,10 @@ The module only holds the prototypes and measures: called on a batch it returns 
 Euclidean distance of every example to every unit, [B, rows * cols]. How the prototypes move (the
 competitive update, which takes no gradient) is the `som` objective's business.
 Units are numbered row-major: unit u sits at grid position (u // cols, u % cols).
+
+Float32 only (`config.model.dtype='bfloat16'` is refused in one line): the whole model is these
+distances, taken as |x|^2 - 2 x.w + |w|^2, and in bf16 (8 significant bits) that difference of
+large, nearly equal terms loses the gaps between the nearest units that decide the winner.
 """
 
 import flax.linen as nn
@@ -18,6 +22,8 @@ def grid_positions(rows: int, cols: int):
 
 
 class SOM(nn.Module):
+  FLOAT32_ONLY = ('its best-matching units come from differences of nearly equal squared '
+                  'distances, which bf16 rounding reorders; see models/som.py')
   rows: int = 10
   cols: int = 10
 

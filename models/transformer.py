@@ -253,19 +253,21 @@ class Seq2Seq(nn.Module):
   activation: str = 'gelu'
   bos_id: int = 0
   pad_id: int = -1              # -1: sources are never padded
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   def setup(self):
+    dt = self.dtype
     self.source_embed = Embedding(self.vocab_size, self.d_model, self.max_len, self.positions,
-                                  self.dropout)
+                                  self.dropout, dt)
     self.target_embed = Embedding(self.vocab_size, self.d_model, self.max_len, self.positions,
-                                  self.dropout)
+                                  self.dropout, dt)
     self.encoder = [Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout,
-                          self.activation) for _ in range(self.num_layers)]
+                          self.activation, dtype=dt) for _ in range(self.num_layers)]
     self.decoder = [Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout,
-                          self.activation, cross=True) for _ in range(self.num_layers)]
-    self.ln_encoder = nn.LayerNorm()
-    self.ln_decoder = nn.LayerNorm()
-    self.head = nn.Dense(self.vocab_size)
+                          self.activation, cross=True, dtype=dt) for _ in range(self.num_layers)]
+    self.ln_encoder = nn.LayerNorm(dtype=dt)
+    self.ln_decoder = nn.LayerNorm(dtype=dt)
+    self.head = nn.Dense(self.vocab_size, dtype=dt)
 
   def source_mask(self, source):
     """[B, 1 (heads), 1 (queries), S (keys)]: True where a source token may be attended to."""
@@ -325,20 +327,22 @@ class TransformerEncoder(nn.Module):
   positions: str = 'learned'
   activation: str = 'gelu'
   pad_id: int = -1              # -1: no padding token
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, tokens, train: bool = False):
+    dt = self.dtype
     valid = tokens != self.pad_id
-    x = Embedding(self.vocab_size, self.d_model, self.max_len, self.positions, self.dropout)(
+    x = Embedding(self.vocab_size, self.d_model, self.max_len, self.positions, self.dropout, dt)(
         tokens, train)
     mask = valid[:, None, None, :]  # [B, 1 (heads), 1 (queries), T (keys)]
     for _ in range(self.num_layers):
-      x = Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout, self.activation)(
-          x, mask=mask, train=train)
-    x = nn.LayerNorm()(x)
+      x = Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout, self.activation,
+                dtype=dt)(x, mask=mask, train=train)
+    x = nn.LayerNorm(dtype=dt)(x)
     w = valid[..., None].astype(x.dtype)
     pooled = (x * w).sum(1) / jnp.maximum(w.sum(1), 1.0)
-    return nn.Dense(self.num_classes)(pooled)
+    return nn.Dense(self.num_classes, dtype=dt)(pooled)
 
 
 class ViT(nn.Module):
@@ -350,20 +354,24 @@ class ViT(nn.Module):
   mlp_dim: int = 128
   num_classes: int = 10
   dropout: float = 0.0
+  dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
   @nn.compact
   def __call__(self, images, train: bool = False):
+    dt = self.dtype
     b, h, w, c = images.shape
     p = self.patch
     x = images.reshape(b, h // p, p, w // p, p, c).transpose(0, 1, 3, 2, 4, 5)
-    x = nn.Dense(self.d_model, name='patch_embed')(x.reshape(b, (h // p) * (w // p), p * p * c))
-    cls = self.param('cls', nn.initializers.zeros, (1, 1, self.d_model))
+    x = nn.Dense(self.d_model, name='patch_embed', dtype=dt)(
+        x.reshape(b, (h // p) * (w // p), p * p * c))
+    cls = self.param('cls', nn.initializers.zeros, (1, 1, self.d_model)).astype(dt)
     x = jnp.concatenate([jnp.broadcast_to(cls, (b, 1, self.d_model)), x], 1)
-    x = x + self.param('positions', nn.initializers.normal(0.02), x.shape[1:])[None]
+    x = x + self.param('positions', nn.initializers.normal(0.02), x.shape[1:])[None].astype(dt)
     x = nn.Dropout(self.dropout, deterministic=not train)(x)
     for _ in range(self.num_layers):
-      x = Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout)(x, train=train)
-    return nn.Dense(self.num_classes)(nn.LayerNorm()(x[:, 0]))
+      x = Block(self.d_model, self.num_heads, self.mlp_dim, self.dropout, dtype=dt)(
+          x, train=train)
+    return nn.Dense(self.num_classes, dtype=dt)(nn.LayerNorm(dtype=dt)(x[:, 0]))
 
 
 VARIANTS = {

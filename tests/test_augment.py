@@ -102,9 +102,9 @@ def test_two_processes_augment_the_batch_as_one(data_dir):
   parts = [data.Pipeline(single.train_source, single.eval_source, 128, 128, single.shuffle_seed,
                          pi, 2, augment=single.augment).train_batch(3) for pi in range(2)]
   full = single.train_batch(3)
-  for pi in range(2):   # process i holds places i, i + 2, ... of the global batch
-    np.testing.assert_array_equal(parts[pi]['image'], full['image'][pi::2])
-    np.testing.assert_array_equal(parts[pi]['label'], full['label'][pi::2])
+  for pi in range(2):   # process i holds rows 64 i .. 64 i + 63 of the global batch
+    np.testing.assert_array_equal(parts[pi]['image'], full['image'][64 * pi:64 * (pi + 1)])
+    np.testing.assert_array_equal(parts[pi]['label'], full['label'][64 * pi:64 * (pi + 1)])
 
 
 def test_only_train_batches_are_augmented_and_all_are_normalized(data_dir):

@@ -44,15 +44,33 @@ def test_train_order_is_deterministic_and_reshuffled_each_epoch(data_dir):
 
 
 def test_processes_read_disjoint_slices_that_make_up_the_global_batch(data_dir):
+  """Elastic resume's data half: on any process count the processes' slices, in process order,
+  are the one-process global batch row for row (train and eval), so the examples and their rows
+  depend on the seed and the step only."""
   c = _config(data_dir)
   single = data.make_pipeline(c)
-  parts = []
-  for pi in range(2):
-    p = data.Pipeline(single.train_source, single.eval_source, 128, 128, single.shuffle_seed, pi, 2)
-    parts.append(p.train_indices(5))
-  assert all(len(x) == 64 for x in parts)
-  assert not set(parts[0]) & set(parts[1])
-  assert sorted(np.concatenate(parts)) == sorted(single.train_indices(5))
+  one_eval = [b['label'] for b in single.eval_batches()]
+  for count in (2, 4, 8):
+    parts = [data.Pipeline(single.train_source, single.eval_source, 128, 128, single.shuffle_seed,
+                           pi, count) for pi in range(count)]
+    for step in (5, 11, 12):   # 11 batches an epoch: step 11 spans two epochs
+      got = [p.train_indices(step) for p in parts]
+      assert all(len(x) == 128 // count for x in got)
+      np.testing.assert_array_equal(np.concatenate(got), single.train_indices(step))
+    evals = [[b['label'] for b in p.eval_batches()] for p in parts]
+    for b, labels in enumerate(one_eval):
+      np.testing.assert_array_equal(np.concatenate([e[b] for e in evals]), labels)
+
+
+def test_a_process_reads_the_rows_its_devices_hold(data_dir):
+  import jax
+  mesh = jax.make_mesh((2, 4), ('data', 'model'))
+  by_data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  np.testing.assert_array_equal(data.local_rows(by_data, 16), np.arange(16))   # one process
+  p = data.make_pipeline(_config(data_dir), by_data)
+  np.testing.assert_array_equal(p.train_rows, np.arange(128))
+  np.testing.assert_array_equal(p.train_indices(3), data.make_pipeline(
+      _config(data_dir)).train_indices(3))
 
 
 def test_eval_batches_cover_every_example_once_with_mask(data_dir):

@@ -293,7 +293,7 @@ def _add_model_field(config, field, raw, item):
     allowed = models.fields(config.model)
   except models.ConfigError as e:
     raise UserError(str(e)) from None
-  if field not in allowed:
+  if field not in allowed and field != 'dtype':   # every family takes a dtype, or says why not
     close = nearest(field, allowed)
     if not close.startswith('('):
       close = ', '.join('model.' + k for k in close.split(', '))
@@ -302,6 +302,11 @@ def _add_model_field(config, field, raw, item):
     value = ast.literal_eval(raw)
   except (ValueError, SyntaxError):
     value = raw
+  if field == 'dtype':   # a float32-only family says why it refuses bfloat16
+    try:
+      models.check_dtype(config.model, value)
+    except models.ConfigError as e:
+      raise UserError(str(e)) from None
   with config.unlocked():
     config.model[field] = value
 

@@ -4,11 +4,14 @@ TPU path: `tfds.data_source(name, data_dir='gs://...')` over ArrayRecord files, 
 Offline path: the same call over a data set that nnzoo builds locally (train/datasets/).
 
 Determinism: the order of examples is a seeded permutation per epoch (numpy, vectorized: grain's
-per-index shuffle costs ~35 us an example in Python, more than an MLP step). The batch of step `s`
-is a pure function of `s` (positions s*B .. (s+1)*B of the epoch-permuted stream, each process
-taking every P-th), so the iterator's position is the step itself and a resumed run sees exactly
-the data an uninterrupted one would. grain runs the steps' batches as a `MapDataset` over step
-numbers, read ahead by its thread pool in order (`ReadOptions`).
+per-index shuffle costs ~35 us an example in Python, more than an MLP step). The global batch of
+step `s` is a pure function of the seed and `s`: row i holds position s*B + i of the
+epoch-permuted stream, whatever the devices and processes. Each process reads the rows its devices
+hold (`local_rows`: a contiguous block per process on the usual data-parallel mesh), so the
+iterator's position is the step itself, and a run resumed on another number of devices or
+processes sees exactly the examples, in the same rows, that an uninterrupted one would (elastic
+resume). grain runs the steps' batches as a `MapDataset` over step numbers, read ahead by its
+thread pool in order (`ReadOptions`).
 
 A second stream (`config.data.val_split`, e.g. 'train[50%:]' beside train_split 'train[:50%]'):
 bilevel objectives (DARTS) update some parameters on held-out data in the same step as the
@@ -19,7 +22,7 @@ ask for those keys never see a difference; with the key unset nothing changes at
 
 Per batch, after the cache: scale_images (uint8 -> [0, 1]), then config.data.augment on the train
 split's batch only (train/augment.py: crops, flips, rotations, each example's draws a hash of
-(seed, step, its place in the global batch), so they too resume exactly and do not depend on the
+(seed, step, its row in the global batch), so they too resume exactly and do not depend on the
 process count), then config.data.mean/std on every stream, train, 'val_' and eval alike.
 """
 
@@ -263,6 +266,10 @@ class Pipeline:
   # config.data.mean/std: batch -> batch on every stream (train, val_, eval), last; None = off.
   normalize: Callable[[dict], dict] | None = None
   label_names: tuple = ()        # class names of config.data.label_key, for plots ('' unknown)
+  # Rows of the global train / eval batch this process reads (`local_rows` of the batch
+  # sharding); None: the process_index-th of process_count contiguous blocks.
+  rows: np.ndarray | None = None
+  eval_rows: np.ndarray | None = None
 
   def __post_init__(self):
     self._perm_cache = {}
@@ -291,11 +298,22 @@ class Pipeline:
         order = self._perm_cache[key] = np.random.default_rng(seed).permutation(n)
       return order
 
+  def _rows(self, rows, size: int) -> np.ndarray:
+    if rows is not None:
+      return np.asarray(rows)
+    local = size // self.process_count
+    return np.arange(self.process_index * local, (self.process_index + 1) * local)
+
+  @property
+  def train_rows(self) -> np.ndarray:
+    """The rows of every step's global batch that this process reads, ascending."""
+    return self._rows(self.rows, self.global_batch)
+
   def train_indices(self, step: int, stream: int = 0) -> np.ndarray:
-    """Example indices of this process's share of step `step`'s global batch."""
+    """Example indices of this process's share of step `step`'s global batch: row i of the global
+    batch is position step * B + i of the epoch-permuted stream, on any number of processes."""
     n = len(self.train_source if stream == 0 else self.val_source)
-    pos = np.arange(step * self.global_batch, (step + 1) * self.global_batch)
-    pos = pos[self.process_index::self.process_count]
+    pos = step * self.global_batch + self.train_rows
     epochs = pos // n
     out = np.empty_like(pos)
     for e in np.unique(epochs):
@@ -307,9 +325,8 @@ class Pipeline:
     """This process's part of the global batch that step `step` trains on (with the val
     stream's batch under VAL_PREFIX keys when there is one)."""
     batch = self.transform(read(self.train_source, self.train_indices(step)))
-    if self.augment is not None:   # each example's draws follow its place in the global batch
-      places = np.arange(self.global_batch)[self.process_index::self.process_count]
-      batch = self.augment(batch, step, places)
+    if self.augment is not None:   # each example's draws follow its row in the global batch
+      batch = self.augment(batch, step, self.train_rows)
     batch = self._normalize(batch)
     if self.val_source is not None:
       val = self.transform(read(self.val_source, self.train_indices(step, stream=1)))
@@ -331,10 +348,9 @@ class Pipeline:
   def eval_batches(self) -> Iterator[dict]:
     """This process's part of each eval batch; the last is padded, with `mask` 0 on padding."""
     n, g = len(self.eval_source), self.global_eval_batch
-    local = g // self.process_count
+    rows = self._rows(self.eval_rows, g)
     for b in range(math.ceil(n / g)):
-      start = b * g + self.process_index * local
-      idx = np.arange(start, start + local)
+      idx = b * g + rows
       mask = (idx < n).astype(np.float32)
       batch = self._normalize(self.transform(read(self.eval_source, np.where(idx < n, idx, 0))))
       batch['mask'] = mask
@@ -344,7 +360,9 @@ class Pipeline:
 VAL_PREFIX = 'val_'
 
 
-def make_pipeline(config) -> Pipeline:
+def make_pipeline(config, sharding=None) -> Pipeline:
+  """The run's data. `sharding`: the batch sharding that the global batches get (this process
+  reads the rows its devices hold); None: the contiguous block of a data-parallel mesh."""
   d = config.data
   pc, pi = jax.process_count(), jax.process_index()
   eval_batch = d.eval_batch_size or d.batch_size
@@ -369,9 +387,22 @@ def make_pipeline(config) -> Pipeline:
   _check_batch_fits('batch_size', d.batch_size, train, pc)
   _check_batch_fits('eval_batch_size', eval_batch, test, pc)
   seed = config.seed if d.shuffle_seed < 0 else d.shuffle_seed
+  rows = eval_rows = None
+  if sharding is not None:
+    rows, eval_rows = local_rows(sharding, d.batch_size), local_rows(sharding, eval_batch)
   return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d),
                   augment=augment_lib.compose(d.augment, seed),
-                  normalize=normalizer(d.mean, d.std), label_names=names)
+                  normalize=normalizer(d.mean, d.std), label_names=names, rows=rows,
+                  eval_rows=eval_rows)
+
+
+def local_rows(sharding, size: int) -> np.ndarray:
+  """The rows of a global batch of `size` examples that this process's devices hold, ascending:
+  the order in which `jax.make_array_from_process_local_data` places a process's local rows."""
+  rows = set()
+  for index in sharding.addressable_devices_indices_map((size,)).values():
+    rows.update(range(*index[0].indices(size)))
+  return np.array(sorted(rows), np.int64)
 
 
 def _check_batch_fits(key: str, batch_size: int, source, process_count: int) -> None:

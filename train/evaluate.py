@@ -72,7 +72,7 @@ def restore(workdir, step=None, overrides=(), devices=None):
   config = saved_config(workdir, overrides)
   loop.prepare_host(config)
   mesh = sharding_lib.make_mesh(config.mesh, devices)
-  pipeline = data.make_pipeline(config)
+  pipeline = data.make_pipeline(config, sharding_lib.batch_sharding(mesh))
   first = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
   run = loop.build(config, mesh, first)
   target = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),

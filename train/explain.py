@@ -186,7 +186,7 @@ def explain(workdir, method: str = 'integrated_gradients', *, step: int | None =
     config.data.batch_size = config.data.eval_batch_size = devices * max(1, 256 // devices)
   mesh = sharding_lib.make_mesh({'data': -1})
   sharding, replicated = sharding_lib.batch_sharding(mesh), sharding_lib.replicated(mesh)
-  pipeline = data.make_pipeline(config)
+  pipeline = data.make_pipeline(config, sharding)
   first = data.global_batch(pipeline.train_batch(0), sharding)
   run = loop.build(config, mesh, first)
   objective = run.objective

@@ -105,7 +105,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   batch_sharding = sharding_lib.batch_sharding(mesh)
 
   # --- Data ------------------------------------------------------------------------------------
-  pipeline = data.make_pipeline(config)
+  pipeline = data.make_pipeline(config, batch_sharding)
   first = data.global_batch(pipeline.train_batch(0), batch_sharding)
 
   # --- Model, optimizer, objective; the state's shapes and where each leaf lives ------------------
@@ -565,10 +565,10 @@ def _check_state_fits(config, run) -> None:
 
 
 def _check_data_position(meta, pipeline, step):
+  """The data position is the step alone: the global batch of a step does not depend on the
+  devices or processes (train/data.py), so a run resumes on any number of them (elastic resume)
+  as long as they divide the batch (make_pipeline says so when they do not)."""
   d = meta.get('data', {})
-  if d.get('process_count', pipeline.process_count) != pipeline.process_count:
-    raise UserError(f'checkpoint was written by {d["process_count"]} processes, this run has '
-                    f'{pipeline.process_count}; resume with the same process count')
   if d.get('next_step', step) != step:
     raise UserError(f'checkpoint data position {d["next_step"]} does not match its step {step}')
 

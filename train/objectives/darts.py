@@ -34,6 +34,7 @@ from train import atomic
 from train.data import VAL_PREFIX
 from train.errors import UserError
 from train.objectives.arguments import Arg
+from train.objectives import loss as loss_lib
 from train.objectives.classification import Classification
 from train.state import TrainState
 
@@ -115,7 +116,7 @@ class DARTS(Classification):
     outputs, new_model_state = self.forward(
         {'params': self.merge(w, alpha), **model_state}, batch, train=True,
         rngs={'dropout': rng}, mutable=list(model_state))
-    losses, metrics = self.per_example(outputs, batch)
+    losses, metrics = self.per_example(loss_lib.float32(outputs), batch)
     return losses.mean(), (metrics, dict(new_model_state))
 
   def train_step(self, state: TrainState, batch):

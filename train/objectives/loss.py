@@ -14,6 +14,13 @@ from train.objectives.arguments import resolve
 from train.state import TrainState
 
 
+def float32(outputs):
+  """The model's outputs with their floating leaves in float32: a model that computes in bfloat16
+  (config.model.dtype) has its losses, their softmaxes and its metrics taken in float32."""
+  return jax.tree.map(
+      lambda a: a.astype(jnp.float32) if jnp.issubdtype(a.dtype, jnp.floating) else a, outputs)
+
+
 class LossObjective:
   ARGS = {
       'input_key': Arg('image', str),   # the batch key the model is called on
@@ -69,7 +76,7 @@ class LossObjective:
       outputs, new_model_state = self.forward(
           {'params': params, **state.model_state}, batch, train=True,
           rngs={'dropout': rng}, mutable=list(state.model_state))
-      losses, metrics = self.train_losses(outputs, batch, state.step)
+      losses, metrics = self.train_losses(float32(outputs), batch, state.step)
       return losses.mean(), (metrics, new_model_state)
 
     (loss, (metrics, model_state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(state.params)
@@ -92,8 +99,8 @@ class LossObjective:
     return new, metrics
 
   def eval_step(self, state: TrainState, batch):
-    outputs = self.forward({'params': state.params, **state.model_state}, batch, train=False,
-                           rngs={}, mutable=False)
+    outputs = float32(self.forward({'params': state.params, **state.model_state}, batch,
+                                   train=False, rngs={}, mutable=False))
     losses, metrics = self.per_example(outputs, batch)
     mask = batch['mask']
     sums = {k: (v * mask).sum() for k, v in metrics.items()}
