@@ -121,7 +121,7 @@ def test_bfloat16_gradients_are_float32_and_close():
 
 @pytest.mark.parametrize('name', ['som', 'rbf', 'matrix_capsules'])
 def test_float32_only_families_refuse_bfloat16_in_one_line(name):
-  with pytest.raises(UserError) as e:
+  with pytest.raises(models.ConfigError) as e:   # train.config turns it into a UserError
     build(dict(name=name, variant='tiny'), 'bfloat16')
   assert 'computes in float32 only' in str(e.value) and '\n' not in str(e.value)
   c = config_lib.base_config()
@@ -132,7 +132,7 @@ def test_float32_only_families_refuse_bfloat16_in_one_line(name):
 
 
 def test_unknown_dtype_is_named():
-  with pytest.raises(UserError, match="dtype='float16' is not one of float32, bfloat16"):
+  with pytest.raises(models.ConfigError, match="dtype='float16' is not one of float32, bfloat16"):
     build(dict(name='mlp', variant='tiny'), 'float16')
 
 
