@@ -8,6 +8,11 @@ training) a tree with changed files or untracked code under models/, train/ or e
 NNZOO_COMMIT set by hand. The JSON counts the runs trained for it and those read back from a cache
 (only ones trained at this same commit are), with `train_s`, the time spent training, beside
 `wall_s`.
+
+Seeds that share a config (a claim whose number is the plain eval metric of a standard run) train
+together, as the members of one run (config.vmap.seeds, train/members.py: one compiled step for all
+of them, each as its own run would train to float rounding), in WORKDIR/seeds; the others, one run
+each in WORKDIR/seed<N>.
 """
 
 import argparse
@@ -57,6 +62,30 @@ def train_measure(module, claim, seed, workdir, overrides):
   return summary['eval'][claim.eval_key]
 
 
+def members_measure(module, claim, seeds, workdir, overrides):
+  """{seed: the default measure} of every seed from one run of members, or None where the seeds do
+  not train as members: one seed, a claim with its own measure, a config that cannot (init_from),
+  or overrides that set the seed or the members themselves."""
+  from train import loop
+  from train import members
+  if claim.measure is not None or len(set(seeds)) < 2 or any(
+      o.startswith(('--config.seed=', '--config.vmap.')) for o in overrides):
+    return None
+  config = module.get_config(claim.config_arg) if claim.config_arg else module.get_config()
+  config_lib.apply_overrides(config, overrides)
+  if members.refusal(config) or members.count(config):
+    return None
+  seeds = tuple(dict.fromkeys(seeds))
+  with config.unlocked():
+    config.vmap.seeds = seeds
+  summary = loop.train_and_evaluate(config, epath.Path(workdir) / 'seeds', overwrite=True,
+                                    progress=False)
+  if claim.eval_key not in summary['eval']:
+    raise UserError(f'claim reads eval metric {claim.eval_key!r}, the run reports '
+                    f'{sorted(summary["eval"])}')
+  return dict(zip(seeds, summary['eval'][claim.eval_key]))
+
+
 def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
   module, record = load_record(path)
   claim = record.claim
@@ -66,9 +95,12 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
   stamp = provenance.stamp()   # the code that runs is the code at the start
   tally.reset()   # the runs trained for this claim, and those read back instead
   values, details, t0 = [], [], time.time()
+  together = members_measure(module, claim, seeds, workdir, list(overrides))
   for seed in seeds:
     wd = epath.Path(workdir) / f'seed{seed}'
-    if claim.measure is not None:
+    if together is not None:
+      value = together[seed]
+    elif claim.measure is not None:
       value = claim.measure(seed, wd, list(overrides))
     else:
       value = train_measure(module, claim, seed, wd, list(overrides))
