@@ -128,7 +128,8 @@ class Members:
     """Each member's means through the objective's own summarize (lists of one value each)."""
     if not hasattr(self.inner, 'summarize'):
       return means
-    return _stacked([self.inner.summarize(_member(means, i)) for i in range(len(self.specs))])
+    rows = [self.inner.summarize(_member(means, i)) for i in range(len(self.specs))]
+    return {k: [r[k] for r in rows] for k in rows[0]}
 
   def logged_schedule(self, step: int, lr: float) -> dict:
     rows = []
@@ -137,11 +138,11 @@ class Members:
         rows.append(self.inner.logged_schedule(step, lr * scale))
       else:
         rows.append({'lr': lr * scale})
-    return _stacked(rows)
+    return _same_or_each(rows)
 
   def plots(self, state, batch, directory):
     """Member 0's pictures."""
-    first = jax.tree.map(lambda x: x[0], state)
+    first = jax.tree.map(lambda x: x[0], state.replace(step=None)).replace(step=state.step)
     return self.inner.plots(first, {k: v[0] for k, v in batch.items()}, directory)
 
   def plot_tables(self, tables, directory, label_names=()):
@@ -154,8 +155,9 @@ def _member(values: dict, i: int) -> dict:
   return {k: v[i] if isinstance(v, (list, tuple)) else v for k, v in values.items()}
 
 
-def _stacked(rows: list[dict]) -> dict:
-  """{name: [each row's value]}, or the one value where every row has the same."""
+def _same_or_each(rows: list[dict]) -> dict:
+  """{name: [each row's value]}, or the one value where every row has the same (a learning rate
+  that the members share is logged once)."""
   out = {}
   for k in rows[0]:
     values = [r[k] for r in rows]
