@@ -1,4 +1,5 @@
-"""python -m experiments.reproduce experiments/<study>/<name>.py [--seeds 0,1,2] [--full] [--record]
+"""python -m experiments.reproduce experiments/<study>/<name>.py [--seeds 0,1,2] [--members]
+    [--full] [--record]
 
 Runs the record's CPU-scale claim, prints paper setting / paper value / our setting / our value
 (mean ± std over seeds) / threshold / PASS or FAIL, writes the table as JSON into the workdir, and
@@ -8,6 +9,13 @@ training) a tree with changed files or untracked code under models/, train/ or e
 NNZOO_COMMIT set by hand. The JSON counts the runs trained for it and those read back from a cache
 (only ones trained at this same commit are), with `train_s`, the time spent training, beside
 `wall_s`.
+
+With --members, seeds that share a config (a claim whose number is the plain eval metric of a
+standard run) train together, as the members of one run (config.vmap.seeds, train/members.py: one
+compiled step for all of them, each as its own run would train to float rounding) in
+WORKDIR/seeds; otherwise, and for other claims, one run each in WORKDIR/seed<N>. Not the default:
+on a 2-core CPU a vmapped step of the small recurrent nets costs more than the separate steps
+(README, "Many seeds in one step"), and a chaotic run's rounding grows into another value.
 """
 
 import argparse
@@ -54,7 +62,31 @@ def train_measure(module, claim, seed, workdir, overrides):
   return summary['eval'][claim.eval_key]
 
 
-def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
+def members_measure(module, claim, seeds, workdir, overrides):
+  """{seed: the default measure} of every seed from one run of members, or None where the seeds do
+  not train as members: one seed, a claim with its own measure, a config that cannot (init_from),
+  or overrides that set the seed or the members themselves."""
+  from train import loop
+  from train import members
+  if claim.measure is not None or len(set(seeds)) < 2 or any(
+      o.startswith(('--config.seed=', '--config.vmap.')) for o in overrides):
+    return None
+  config = module.get_config(claim.config_arg) if claim.config_arg else module.get_config()
+  config_lib.apply_overrides(config, overrides)
+  if members.refusal(config) or members.count(config):
+    return None
+  seeds = tuple(dict.fromkeys(seeds))
+  with config.unlocked():
+    config.vmap.seeds = seeds
+  summary = loop.train_and_evaluate(config, epath.Path(workdir) / 'seeds', overwrite=True,
+                                    progress=False)
+  if claim.eval_key not in summary['eval']:
+    raise UserError(f'claim reads eval metric {claim.eval_key!r}, the run reports '
+                    f'{sorted(summary["eval"])}')
+  return dict(zip(seeds, summary['eval'][claim.eval_key]))
+
+
+def run_claim(path, workdir, seeds=None, threshold=None, overrides=(), members=False):
   module, record = load_record(path)
   claim = record.claim
   seeds = tuple(seeds) if seeds else tuple(claim.seeds)
@@ -63,9 +95,12 @@ def run_claim(path, workdir, seeds=None, threshold=None, overrides=()):
   stamp = provenance.stamp()   # the code that runs is the code at the start
   tally.reset()   # the runs trained for this claim, and those read back instead
   values, details, t0 = [], [], time.time()
+  together = members_measure(module, claim, seeds, workdir, list(overrides)) if members else None
   for seed in seeds:
     wd = epath.Path(workdir) / f'seed{seed}'
-    if claim.measure is not None:
+    if together is not None:
+      value = together[seed]
+    elif claim.measure is not None:
       value = claim.measure(seed, wd, list(overrides))
     else:
       value = train_measure(module, claim, seed, wd, list(overrides))
@@ -132,6 +167,8 @@ def main(argv=None):
   parser.add_argument('--workdir', default='', help='default: runs/reproduce/<study>/<name>')
   parser.add_argument('--seeds', default='', help='comma-separated, default: the claim\'s seeds')
   parser.add_argument('--threshold', type=float, default=None, help='replace the claim threshold')
+  parser.add_argument('--members', action='store_true',
+                      help='train the seeds of a plain claim together, as members of one run')
   parser.add_argument('--full', action='store_true',
                       help='train the full-scale config instead (meant for the paper\'s hardware)')
   parser.add_argument('--record', action='store_true',
@@ -156,7 +193,8 @@ def main(argv=None):
       provenance.require_clean()   # before any training: a record is of a commit's code
     if args.full:
       return _full(args.config, workdir, overrides)
-    _, _, result = run_claim(args.config, workdir, seeds, args.threshold, overrides)
+    _, _, result = run_claim(args.config, workdir, seeds, args.threshold, overrides,
+                             members=args.members)
   except UserError as e:
     if os.environ.get('NNZOO_DEBUG'):
       raise

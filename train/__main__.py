@@ -25,6 +25,7 @@ overrides:
   --config.optimizer.accumulate_steps=4   K micro-batches a step (less memory, same step)
   --config.optimizer.ema_decay=0.999 --config.eval_ema=True   evaluate the parameters' average
   --config.profile_steps='(100, 110)'     a jax.profiler trace of those steps in DIR/profile/
+  --config.vmap.seeds='(0, 1, 2)'         three members (seeds) trained in one compiled step
 
 workdir: config.json, metrics.jsonl, tensorboard/, plots/, checkpoints/, summary.json; lock
          while a run holds it (a second run on the same workdir stops, exit 2)

@@ -145,6 +145,15 @@ def base_config() -> ml_collections.ConfigDict:
   c.sharding.fsdp_min_size = 1024
 
   c.objective_args = ml_collections.ConfigDict()  # objective-specific knobs
+
+  # Members: N copies of the model trained side by side in one compiled step (train/members.py),
+  # vmapped over a leading axis of the train state. Member i trains as the run with
+  # seed=seeds[i] and optimizer.learning_rate=learning_rates[i] would (its own init, dropout and
+  # data order); a tuple of one entry is used for every member, an empty one means config.seed
+  # (config.optimizer.learning_rate). Both empty: off.
+  c.vmap = ml_collections.ConfigDict()
+  c.vmap.seeds = ()
+  c.vmap.learning_rates = ()
   return c
 
 
@@ -430,6 +439,7 @@ def validate(config) -> None:
     raise UserError('config.eval_ema=True evaluates the parameters\' moving average: set '
                     'config.optimizer.ema_decay too (e.g. 0.999)')
   _check_profile_steps(config.profile_steps, config.num_steps)
+  _check_members(config)
   _check_patterns('optimizer.freeze', o.freeze)
   _check_patterns('optimizer.train_only', o.train_only)
   _check_pairs('optimizer.lr_multipliers', o.lr_multipliers, _is_finite_number, 'a number')
@@ -459,6 +469,32 @@ def validate(config) -> None:
 
 
 MAX_CPU_DEVICES = 1024
+
+
+def _check_members(config):
+  seeds, rates = config.vmap.seeds, config.vmap.learning_rates
+  if not isinstance(seeds, (tuple, list)) or not all(
+      _is_int(s) and 0 <= s < 2 ** 32 for s in seeds):
+    raise UserError(f'config.vmap.seeds={seeds!r} must be a tuple of seeds (integers in '
+                    f'[0, 2**32)), or () for none')
+  if not isinstance(rates, (tuple, list)) or not all(
+      _is_finite_number(r) and r > 0 for r in rates):
+    raise UserError(f'config.vmap.learning_rates={rates!r} must be a tuple of positive numbers, '
+                    f'or () for none')
+  if len(seeds) > 1 and len(rates) > 1 and len(seeds) != len(rates):
+    raise UserError(f'config.vmap.seeds has {len(seeds)} entries and config.vmap.learning_rates '
+                    f'{len(rates)}: give both one per member (or one of them a single entry)')
+  if rates and not config.optimizer.learning_rate > 0:
+    raise UserError(f'config.vmap.learning_rates scales each member\'s updates by its rate over '
+                    f'config.optimizer.learning_rate, which must then be positive, got '
+                    f'{config.optimizer.learning_rate}')
+  if (seeds or rates) and 'member' in config.mesh:
+    raise UserError("config.mesh.member: the member axis is made by config.vmap (its size is what "
+                    "the devices and the member count share); leave it out of config.mesh")
+
+
+def _is_int(v) -> bool:
+  return isinstance(v, int) and not isinstance(v, bool)
 
 
 def _check_profile_steps(steps, num_steps):

@@ -1,7 +1,8 @@
 """python -m train.evaluate --workdir W [--step N] [--config.KEY=VALUE ...]
 
 Evaluates a run's checkpoint on this process's devices and prints one JSON line,
-{"step", "split", "ema", "devices", "eval": {metric: mean}}, also written to W/eval/<step>.json.
+{"step", "split", "ema", "devices", "eval": {metric: mean}}, also written to W/eval/<step>.json
+(a run of members, config.vmap: a list of one mean per member, and "members": who each is).
 The run's config.json is the config (overrides such as --config.data.eval_split=train or
 --config.eval_ema=True change the evaluation, not the run). The mesh is this process's: the
 config's `data` axis takes every device here and its other axes are 1 (a run trained on 8 devices
@@ -67,12 +68,13 @@ def restore(workdir, step=None, overrides=(), devices=None):
   from train import checkpoint
   from train import data
   from train import loop
+  from train import members
   from train import sharding as sharding_lib
   from train.errors import UserError
   config = saved_config(workdir, overrides)
   loop.prepare_host(config)
-  mesh = sharding_lib.make_mesh(config.mesh, devices)
-  pipeline = data.make_pipeline(config, sharding_lib.batch_sharding(mesh))
+  mesh = sharding_lib.make_mesh(config.mesh, devices, members=members.count(config))
+  pipeline = members.stack(config, data.make_pipeline(config, sharding_lib.example_sharding(mesh)))
   first = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
   run = loop.build(config, mesh, first)
   target = jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
@@ -95,10 +97,13 @@ def evaluate(workdir, step=None, overrides=(), devices=None) -> dict:
   from etils import epath
   from train import atomic
   from train import loop
+  from train import members
   config, run, pipeline, step, state = restore(workdir, step, overrides, devices)
   metrics = loop.Evaluator(config, run, pipeline)(loop.with_eval_params(config, state))
   record = {'step': int(step), 'split': config.data.eval_split, 'ema': bool(config.eval_ema),
             'devices': run.batch_sharding.mesh.size, 'eval': metrics}
+  if members.count(config):   # a run of members: a list per metric, and who each member is
+    record['members'] = members.specs(config)
   if jax.process_index() == 0:
     directory = epath.Path(workdir) / 'eval'
     directory.mkdir(parents=True, exist_ok=True)

@@ -26,6 +26,7 @@ from train import checkpoint
 from train import config as config_lib
 from train import data
 from train import host_memory
+from train import members as members_lib
 from train import metrics as metrics_lib
 from train import objectives
 from train import optimizer as optimizer_lib
@@ -71,7 +72,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
     with contextlib.ExitStack() as held:   # what the run holds until it ends: the workdir's lock
       summary = _train(config, workdir, overwrite, stop_after, progress, stop, held)
     # A recorded result says how many runs were made for it (experiments.reproduce).
-    tally.trained(workdir, time.time() - t0)
+    tally.trained(workdir, time.time() - t0, runs=max(members_lib.count(config), 1))
     return summary
   finally:
     if installed_here:
@@ -100,12 +101,14 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   _lock_workdir(workdir, held)
   _prepare_workdir(config, workdir, overwrite)
 
-  # --- Mesh: all devices of all processes -------------------------------------------------------
-  mesh = sharding_lib.make_mesh(config.mesh)
+  # --- Mesh: all devices of all processes (and a member axis for config.vmap's members) -----------
+  mesh = sharding_lib.make_mesh(config.mesh, members=members_lib.count(config))
   batch_sharding = sharding_lib.batch_sharding(mesh)
 
   # --- Data ------------------------------------------------------------------------------------
-  pipeline = data.make_pipeline(config, batch_sharding)
+  # A batch per member with config.vmap; this process reads the example rows its devices hold.
+  pipeline = members_lib.stack(config, data.make_pipeline(config,
+                                                          sharding_lib.example_sharding(mesh)))
   first = data.global_batch(pipeline.train_batch(0), batch_sharding)
 
   # --- Model, optimizer, objective; the state's shapes and where each leaf lives ------------------
@@ -180,10 +183,10 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
         # The only host sync between logs: fetch the metrics of the steps since the last one.
         rows = jax.device_get(pending)
         _check_finite(rows, step - len(rows) + 1)
-        skipped += int(sum(r.get('skipped', 0) for r in rows))
+        skipped += int(sum(np.sum(r.get('skipped', 0)) for r in rows))
         now = time.perf_counter()
         t_train += now - t_log
-        mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+        mean = metrics_lib.mean_of(rows)   # a list per metric for members
         mean.update(logged_schedule(objective, step - 1, float(schedule(step - 1))),
                     steps_per_s=(step - s_log) / (now - t_log),
                     examples_per_s=(step - s_log) * config.data.batch_size / (now - t_log))
@@ -233,11 +236,12 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
       'devices': jax.device_count(), 'processes': jax.process_count(),
       'platform': jax.devices()[0].platform,
       'num_params': int(sum(np.prod(x.shape) for x in jax.tree.leaves(state.params))),
+      **members_lib.summary(config, state),   # per member: who, how many parameters
   }
   if jax.process_index() == 0:
     atomic.write(workdir / 'summary.json', json.dumps(summary, indent=2))
     if progress:
-      shown = ' '.join(f'eval/{k}={v:.4f}' for k, v in last_eval.items())
+      shown = ' '.join(f'eval/{k}={metrics_lib.show(v)}' for k, v in last_eval.items())
       print(f'nnzoo: {"stopped" if preempted else "done"} at step {step}/{config.num_steps} '
             f'{shown} train {t_train:.1f}s ({summary["steps_per_s"]} steps/s) compile '
             f'{compile_s:.1f}s on {jax.device_count()} {summary["platform"]} devices; '
@@ -319,8 +323,14 @@ def build(config, mesh, batch) -> Run:
   """Model, optimizer and objective from the config; the state's shapes (no FLOPs spent) and a
   placement for every leaf. `batch` is a global batch (arrays or ShapeDtypeStructs)."""
   model = config_lib.build_model(config.model)
-  tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
+  tx, schedule = optimizer_lib.make_optimizer(config.optimizer, config.num_steps,
+                                              member_rates=bool(config.vmap.learning_rates))
   objective = objectives.build(config, model, tx)
+  # config.vmap: the objective's functions over a member axis (train/members.py); a non-finite
+  # step is then skipped per member.
+  members = members_lib.count(config)
+  objective = members_lib.wrap(config, objective, mesh,
+                               _skipping_nonfinite if config.skip_nonfinite else None)
   rng = jax.random.PRNGKey(config.seed)
   abstract = _check_shapes(lambda: jax.eval_shape(objective.init_state, rng, batch), config, batch)
   if config.eval_ema and not optimizer_lib.has_ema(abstract.opt_state):
@@ -328,7 +338,7 @@ def build(config, mesh, batch) -> Run:
                     f'with a parameter EMA (it takes no optimizer steps); set eval_ema=False')
   state_sharding = sharding_lib.state_shardings(abstract, mesh, config.sharding)
   return Run(objective, schedule, rng, abstract, state_sharding, sharding_lib.batch_sharding(mesh),
-             skip_nonfinite=config.skip_nonfinite,
+             skip_nonfinite=config.skip_nonfinite and not members,
              compiler_options=xla_options_lib.parse(config.xla_options, mesh),
              pick_options=not config.xla_options)
 
@@ -361,11 +371,11 @@ class Evaluator:
       out = self._step(state, data.global_batch(local, self.run.batch_sharding))
       sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
     sums = jax.device_get(sums)
-    count = float(sums.pop('count'))
+    count = np.asarray(sums.pop('count'), np.float64)   # [members] in a run of members
     # Array-valued sums (a confusion matrix) are pictures, not metrics: kept for the plots.
     self.tables.clear()
-    self.tables.update({k: sums.pop(k) for k in list(sums) if np.ndim(sums[k])})
-    means = {k: float(v) / count for k, v in sums.items()}
+    self.tables.update({k: sums.pop(k) for k in list(sums) if np.ndim(sums[k]) > count.ndim})
+    means = {k: (np.asarray(v, np.float64) / count).tolist() for k, v in sums.items()}
     # Metrics that are not means over examples (perplexity = exp(mean loss)) come from the means.
     objective = self.run.objective
     return objective.summarize(means) if hasattr(objective, 'summarize') else means
@@ -575,11 +585,12 @@ def _check_data_position(meta, pipeline, step):
 
 def _check_finite(rows, first_step):
   for i, r in enumerate(rows):
-    if r.get('skipped', 0) > 0:
-      continue
-    bad = [k for k in ('loss', 'grad_norm') + tuple(r) if k in r and not math.isfinite(float(r[k]))]
+    kept = np.asarray(r.get('skipped', 0)) == 0   # per member in a run of members
+    bad = [k for k in ('loss', 'grad_norm') + tuple(r)
+           if k in r and np.any(~np.isfinite(np.asarray(r[k], np.float64)) & kept)]
     if bad:
-      raise NonFiniteError(f'non-finite {bad[0]} ({float(r[bad[0]])}) at step {first_step + i}; '
+      value = np.asarray(r[bad[0]]).tolist()
+      raise NonFiniteError(f'non-finite {bad[0]} ({value}) at step {first_step + i}; '
                            f'the last checkpoint before it is kept. Lower the learning rate or '
                            f'set --config.optimizer.clip_norm')
 

@@ -9,6 +9,10 @@ SessionLog START at the first step the run will log), so TensorBoard drops the e
 events past the checkpoint the run resumed from; a torn last record of a killed run's file is
 what TensorBoard reads as a file still being written, and skips. Nothing in nnzoo reads the
 events back.
+
+A run of members (config.vmap, train/members.py) hands over a list per metric, one value per
+member: it becomes one row per member, with a `member` field (0, 1, ...), and member i's events go
+to `tensorboard/member<i>/`, so TensorBoard draws the members as runs of one chart.
 """
 
 import json
@@ -19,6 +23,7 @@ import sys
 import time
 
 import jax
+import numpy as np
 from etils import epath
 
 from train import atomic
@@ -32,9 +37,11 @@ class MetricWriter:
     self.enabled = jax.process_index() == 0
     self.path = epath.Path(workdir) / 'metrics.jsonl'
     self._tb = self._bar = None
+    self._member_tb = {}
     if not self.enabled:
       return
-    self._tb = _Events(epath.Path(workdir) / 'tensorboard', first_step=start_step + 1)
+    self._tb_dir, self._first_step = epath.Path(workdir) / 'tensorboard', start_step + 1
+    self._tb = _Events(self._tb_dir, first_step=self._first_step)
     if not show_progress:
       return
     from tqdm import tqdm
@@ -46,18 +53,33 @@ class MetricWriter:
   def write(self, step: int, split: str, values: dict) -> None:
     if not self.enabled:
       return
-    row = {'step': int(step), 'split': split, 'time': round(time.time(), 3)}
-    row.update({k: _plain(v) for k, v in values.items()})
-    # Events first: a row in metrics.jsonl (what a resumed run goes by) has its events on disk.
-    self._tb.scalars(step, {f'{split}/{k}': v for k, v in values.items()
-                            if isinstance(v, (int, float)) and math.isfinite(v)})
+    members = max((len(v) for v in values.values() if isinstance(v, (list, tuple))), default=0)
+    lines = []
+    for i in range(max(members, 1)):
+      row = {'step': int(step), 'split': split, 'time': round(time.time(), 3)}
+      if members:
+        row['member'] = i
+      row.update({k: _plain(v[i] if isinstance(v, (list, tuple)) else v)
+                  for k, v in values.items()})
+      # Events first: a row in metrics.jsonl (what a resumed run goes by) has its events on disk.
+      self._events(i if members else None).scalars(step, {
+          f'{split}/{k}': v for k, v in row.items() if k not in ('step', 'split', 'time', 'member')
+          and isinstance(v, (int, float)) and math.isfinite(v)})
+      lines.append(json.dumps(row) + '\n')
     with self.path.open('a') as f:
-      f.write(json.dumps(row) + '\n')
+      f.write(''.join(lines))
+
+  def _events(self, member):
+    if member is None:
+      return self._tb
+    if member not in self._member_tb:
+      self._member_tb[member] = _Events(self._tb_dir / f'member{member}', self._first_step)
+    return self._member_tb[member]
 
   def progress(self, step: int, postfix: dict) -> None:
     if self._bar is not None:
       self._bar.n = step
-      self._bar.set_postfix({k: f'{v:.4g}' for k, v in postfix.items()}, refresh=False)
+      self._bar.set_postfix({k: show(v, '.4g') for k, v in postfix.items()}, refresh=False)
       self._bar.refresh()
 
   def message(self, text: str) -> None:
@@ -69,6 +91,8 @@ class MetricWriter:
       self._bar.close()
     if self._tb is not None:
       self._tb.close()
+    for events in self._member_tb.values():
+      events.close()
 
 
 class _Events:
@@ -100,6 +124,23 @@ class _Events:
 
   def close(self):
     self._writer.close()
+
+
+def mean_of(rows: list[dict]) -> dict:
+  """The mean of each metric over the steps' rows: a float, or a list of one per member when the
+  metrics have a leading member axis."""
+  out = {}
+  for k in rows[0]:
+    mean = np.mean(np.asarray([r[k] for r in rows]), axis=0)
+    out[k] = mean.tolist() if np.ndim(mean) else float(mean)
+  return out
+
+
+def show(v, fmt: str = '.4f') -> str:
+  """A metric as the progress line shows it; members' values joined by '/'."""
+  if isinstance(v, (list, tuple)):
+    return '/'.join(format(x, fmt) for x in v)
+  return format(v, fmt)
 
 
 def _plain(v):

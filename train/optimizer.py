@@ -4,6 +4,7 @@ import re
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import optax
 
 from train.sharding import path_str
@@ -27,8 +28,13 @@ def make_schedule(o, num_steps: int) -> optax.Schedule:
   return main
 
 
-def make_optimizer(o, num_steps: int) -> tuple[optax.GradientTransformation, optax.Schedule]:
-  """Returns (transformation, schedule); the schedule is also used to log the learning rate."""
+def make_optimizer(o, num_steps: int, member_rates: bool = False
+                   ) -> tuple[optax.GradientTransformation, optax.Schedule]:
+  """Returns (transformation, schedule); the schedule is also used to log the learning rate.
+
+  member_rates: the chain also scales the final updates by a factor kept in its state
+  (`member_lr_scale`), which a run of members with their own learning rates sets per member.
+  """
   schedule = make_schedule(o, num_steps)
   if o.name == 'sgd':
     tx = optax.sgd(schedule)
@@ -52,9 +58,50 @@ def make_optimizer(o, num_steps: int) -> tuple[optax.GradientTransformation, opt
   tx = optax.chain(*chain, tx)
   if o.freeze or o.train_only or o.lr_multipliers:
     tx = _by_parameter(tx, o)
+  if member_rates:   # before the EMA, which must see the updates the step applies
+    tx = optax.chain(tx, member_lr_scale())
   if o.get('ema_decay', 0.0):
     tx = optax.chain(tx, parameter_ema(o.ema_decay))
   return tx, schedule
+
+
+class LrScaleState(NamedTuple):
+  """The factor a member's updates are scaled by: its learning rate over the config's."""
+  scale: Any
+
+
+def member_lr_scale() -> optax.GradientTransformation:
+  """Multiplies the updates by the factor in its state (1 at init; set per member afterwards).
+
+  Scaling the final updates by lr_i / lr is training with learning rate lr_i when the updates are
+  linear in the learning rate: true of every chain make_optimizer builds. Each optimizer ends with
+  optax's learning-rate scaling, or (rmsprop with momentum) a momentum trace after it, which is
+  linear too; clipping and L2 decay act on the gradient before it; lr multipliers and freezing
+  scale after it; every schedule is the learning rate times a function of the step. Held in the
+  state, so a checkpoint holds each member's factor and a resumed run keeps it.
+  """
+  def init(params):
+    del params
+    return LrScaleState(scale=jnp.ones((), jnp.float32))
+
+  def update(updates, state, params=None):
+    del params
+    return jax.tree.map(lambda u: u * state.scale.astype(u.dtype), updates), state
+
+  return optax.GradientTransformation(init, update)
+
+
+def with_lr_scale(opt_state, scale):
+  """`opt_state` with every member_lr_scale factor in it set to `scale` (a GAN's two optimizer
+  states each have one); the number of factors set is `count_lr_scales`."""
+  return jax.tree.map(lambda x: LrScaleState(scale=jnp.asarray(scale, jnp.float32))
+                      if isinstance(x, LrScaleState) else x, opt_state,
+                      is_leaf=lambda x: isinstance(x, LrScaleState))
+
+
+def count_lr_scales(opt_state) -> int:
+  return sum(isinstance(x, LrScaleState) for x in jax.tree.leaves(
+      opt_state, is_leaf=lambda x: isinstance(x, LrScaleState)))
 
 
 class EmaState(NamedTuple):

@@ -60,9 +60,10 @@ def save(fig, path, dpi: int = 90):
 
 
 def learning_curves(rows: list[dict], path):
-  """One panel per metric, train and eval lines over steps."""
+  """One panel per metric, train and eval lines over steps (a line each per member in a run of
+  members, whose rows carry a `member` field)."""
   names = sorted({k for r in rows for k, v in r.items()
-                  if isinstance(v, (int, float)) and k not in ('step', 'time', 'count')
+                  if isinstance(v, (int, float)) and k not in ('step', 'time', 'count', 'member')
                   and not k.endswith('_per_s') and k != 'eval_s'})   # timings
   names = [n for n in names if n != 'lr'] + (['lr'] if 'lr' in names else [])
   if not names:
@@ -71,12 +72,14 @@ def learning_curves(rows: list[dict], path):
   rows_n = -(-len(names) // cols)
   fig, axes = plt.subplots(rows_n, cols, figsize=(4.2 * cols, 3 * rows_n), squeeze=False)
   for ax, name in zip(axes.flat, names):
+    members = sorted({r.get('member', -1) for r in rows})
     for split, style in (('train', '-'), ('eval', 'o-')):
-      pts = [(r['step'], r[name]) for r in rows if r.get('split') == split
-             and isinstance(r.get(name), (int, float))]
-      if pts:
-        x, y = zip(*pts)
-        ax.plot(x, y, style, label=split, markersize=3)
+      for member in members:
+        pts = [(r['step'], r[name]) for r in rows if r.get('split') == split
+               and r.get('member', -1) == member and isinstance(r.get(name), (int, float))]
+        if pts:
+          x, y = zip(*pts)
+          ax.plot(x, y, style, label=split if member < 0 else f'{split} {member}', markersize=3)
     ax.set_title(name)
     ax.set_xlabel('step')
     if name == 'loss' and all(r.get('loss', 1) > 0 for r in rows if 'loss' in r):

@@ -1,5 +1,10 @@
 """Where arrays live: a Mesh over all devices, the batch split over 'data', and every leaf of the
-train state placed by regex rules over its path (replicated, FSDP or tensor parallel)."""
+train state placed by regex rules over its path (replicated, FSDP or tensor parallel).
+
+A run of several members (config.vmap, train/members.py) has one more mesh axis, 'member': every
+leaf of its state (but the step) and every batch then has a leading member axis, split over it,
+and the rules place each member's leaf as they would place a single run's.
+"""
 
 import logging
 import math
@@ -27,6 +32,10 @@ TRANSFORMER_TENSOR_PARALLEL = (
     (r'mlp_out/kernel$', ('model', None)),                        # [mlp_dim, d_model]
 )
 
+# The mesh axis of a run's members (config.vmap): apart from 'data' and the tensor-parallel
+# 'model', so members compose with both.
+MEMBER_AXIS = 'member'
+
 
 def use_cpu_devices(n: int) -> bool:
   """`config.cpu_devices`: make JAX's CPU backend n devices (jax_num_cpu_devices). Must run
@@ -44,14 +53,22 @@ def use_cpu_devices(n: int) -> bool:
   return True
 
 
-def make_mesh(mesh_config, devices=None) -> Mesh:
+def make_mesh(mesh_config, devices=None, members: int = 0) -> Mesh:
   """`config.mesh` is an ordered {axis: size}; one size may be -1 (what the devices leave).
 
   devices: all devices of all processes by default; launch/aot.py passes a TPU topology's.
+  members: > 0 adds the MEMBER_AXIS, last, of the largest size that divides both the member count
+  and one process's devices (members need no communication, so they take devices before 'data'
+  does; within a process, so each process feeds all members' batches). The -1 axis takes the rest;
+  a mesh without one keeps its sizes and a member axis of 1.
   """
   names = tuple(mesh_config.keys())
   sizes = [int(mesh_config[n]) for n in names]
   n = jax.device_count() if devices is None else len(devices)
+  if members:
+    local = jax.local_device_count() if devices is None else len(devices)
+    names += (MEMBER_AXIS,)
+    sizes.append(math.gcd(members, local) if -1 in sizes else 1)
   known = math.prod(s for s in sizes if s != -1)
   if sizes.count(-1) > 1 or n % known:
     raise UserError(f'config.mesh {dict(zip(names, sizes))} does not fit {n} devices')
@@ -63,9 +80,19 @@ def make_mesh(mesh_config, devices=None) -> Mesh:
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:
-  """Leading (example) axis over 'data' (and 'fsdp' when the mesh has it)."""
+  """Leading (example) axis over 'data' (and 'fsdp' when the mesh has it); in a mesh with members,
+  the member axis first, then the examples."""
   axes = tuple(a for a in ('data', 'fsdp') if a in mesh.axis_names)
+  if MEMBER_AXIS in mesh.axis_names:
+    return NamedSharding(mesh, P(MEMBER_AXIS, axes))
   return NamedSharding(mesh, P(axes))
+
+
+def example_sharding(mesh: Mesh) -> NamedSharding:
+  """The example axis alone, as batch_sharding places it ('data', 'fsdp'): which rows of a global
+  batch each process reads (train/data.py). Members live within a process, so a member mesh's
+  process holds the same example rows for every member it holds."""
+  return NamedSharding(mesh, P(tuple(a for a in ('data', 'fsdp') if a in mesh.axis_names)))
 
 
 def replicated(mesh: Mesh) -> NamedSharding:
@@ -98,21 +125,27 @@ def _fsdp_spec(shape, axis_size, axis, min_size):
 
 
 def state_shardings(abstract_state, mesh: Mesh, sharding_config):
-  """A NamedSharding for every leaf of the (abstract) train state."""
+  """A NamedSharding for every leaf of the (abstract) train state. With a member axis in the mesh,
+  each leaf's leading axis is the members' (but the step's, a scalar they share): split over it,
+  the rest placed as a member's."""
   rules = [(re.compile(pattern), P(*spec)) for pattern, spec in sharding_config.rules]
   fsdp_axis = 'fsdp' if 'fsdp' in mesh.axis_names else 'data'
+  members = MEMBER_AXIS in mesh.axis_names
 
-  def one(path, leaf):
-    name = path_str(path)
-    shape = getattr(leaf, 'shape', ())
+  def spec_of(name, shape):
     for pattern, spec in rules:
       if pattern.search(name) and len(spec) <= len(shape):
         _check_divisible(name, shape, spec, mesh)
-        return NamedSharding(mesh, spec)
+        return spec
     if sharding_config.fsdp:
-      return NamedSharding(mesh, _fsdp_spec(shape, mesh.shape[fsdp_axis], fsdp_axis,
-                                            sharding_config.fsdp_min_size))
-    return NamedSharding(mesh, P())
+      return _fsdp_spec(shape, mesh.shape[fsdp_axis], fsdp_axis, sharding_config.fsdp_min_size)
+    return P()
+
+  def one(path, leaf):
+    shape = tuple(getattr(leaf, 'shape', ()))
+    if members and shape:   # (the step, the state's one scalar, is the members' common one)
+      return NamedSharding(mesh, P(MEMBER_AXIS, *spec_of(path_str(path), shape[1:])))
+    return NamedSharding(mesh, spec_of(path_str(path), shape))
 
   return jax.tree_util.tree_map_with_path(one, abstract_state)
 

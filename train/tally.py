@@ -26,9 +26,10 @@ def reset():
   _here.clear()
 
 
-def trained(workdir, seconds: float):
-  """A run was trained in `workdir`, taking `seconds` (compile and evals included)."""
-  _trained_s.append(float(seconds))
+def trained(workdir, seconds: float, runs: int = 1):
+  """A run was trained in `workdir`, taking `seconds` (compile and evals included); `runs` > 1: a
+  run of that many members (config.vmap), each counted as a run, sharing the seconds."""
+  _trained_s.extend([float(seconds) / runs] * runs)
   _here.add(_key(workdir))
 
 
