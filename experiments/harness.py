@@ -25,9 +25,11 @@ def seeded_run(config, seed: int, workdir, overrides=()) -> dict:
   return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
 
 
-def cached_eval(config, seed: int, workdir, overrides=()) -> dict:
+def cached_eval(config, seed: int, workdir, overrides=(), extra=None) -> dict:
   """seeded_run's final eval metrics, from ARMS_CACHE when a run of the same config was finished
-  at this commit.
+  at this commit. `extra(summary, workdir) -> dict` measures more of the trained run (from the
+  summary's `state` or the workdir's checkpoint, e.g. scores on another split): its JSON-able
+  values join the eval metrics and are cached with them.
 
   Comparative claims share arms (a study's default config, same seeds): a finished run of exactly
   the same config (its full JSON, seed included) trained at this same commit is read back instead
@@ -47,19 +49,25 @@ def cached_eval(config, seed: int, workdir, overrides=()) -> dict:
     config.seed = seed
   config_lib.apply_overrides(config, list(overrides))
   here = provenance.reusable_commit()
+
+  def measured():
+    summary = seeded_run(config, seed, workdir)
+    return {**summary['eval'], **(extra(summary, workdir) if extra else {})}
   if here is None:
-    return seeded_run(config, seed, workdir)['eval']
-  key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}'.encode()).hexdigest()[:16]
+    return measured()
+  measures = f'\n{extra.__module__}.{extra.__qualname__}' if extra else ''   # what is cached
+  key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}{measures}'.encode()).hexdigest()[:16]
   cached = epath.Path(ARMS_CACHE) / key / 'summary.json'
   if cached.exists():
     print(f'    (reusing the finished run {cached.parent}, trained at {here})', flush=True)
     tally.reused(cached.parent, here)
     return json.loads(cached.read_text())['eval']
-  evaluation = seeded_run(config, seed, workdir)['eval']
+  evaluation = measured()
   cached.parent.mkdir(parents=True, exist_ok=True)
   shutil.copy(epath.Path(workdir) / 'config.json', cached.parent / 'config.json')
   (cached.parent / provenance.RUN_COMMIT).write_text(here + '\n')
-  shutil.copy(epath.Path(workdir) / 'summary.json', cached)
+  summary = json.loads((epath.Path(workdir) / 'summary.json').read_text())
+  cached.write_text(json.dumps({**summary, 'eval': evaluation}, indent=2))
   tally.also_at(cached.parent)
   return evaluation
 
