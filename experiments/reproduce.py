@@ -33,6 +33,7 @@ from etils import epath
 from experiments import harness
 from experiments import provenance
 from experiments import records
+from train import cli
 from train import config as config_lib
 from train import tally
 from train.errors import ArgumentParser, UserError
@@ -174,9 +175,7 @@ def main(argv=None):
   parser.add_argument('--record', action='store_true',
                       help='also store the result under experiments/<study>/results/')
   args, rest = parser.parse_known_args(argv)
-  overrides = [r for r in rest if r.startswith('--config.')]
-  if len(overrides) != len(rest):
-    parser.error(f'unrecognized arguments: {" ".join(r for r in rest if r not in overrides)}')
+  overrides = cli.config_overrides(parser, rest)
   try:
     seeds = [int(s) for s in args.seeds.split(',') if s.strip()] if args.seeds else None
   except ValueError:
@@ -186,43 +185,35 @@ def main(argv=None):
   if args.threshold is not None and not math.isfinite(args.threshold):
     parser.error(f'--threshold must be a finite number, got {args.threshold}')
   logging.basicConfig(level=logging.WARNING, format='%(levelname)s %(name)s: %(message)s')
-  try:
-    rel = os.path.relpath(os.path.abspath(args.config), os.path.join(REPO, 'experiments'))
-    workdir = args.workdir or os.path.join('runs', 'reproduce', os.path.splitext(rel)[0])
+  rel = os.path.relpath(os.path.abspath(args.config), os.path.join(REPO, 'experiments'))
+  workdir = args.workdir or os.path.join('runs', 'reproduce', os.path.splitext(rel)[0])
+  command = 'python -m experiments.reproduce ' + ' '.join(
+      shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]) if a != '--record')
+
+  def body():
     if args.record and not args.full:
       provenance.require_clean()   # before any training: a record is of a commit's code
     if args.full:
       return _full(args.config, workdir, overrides)
     _, _, result = run_claim(args.config, workdir, seeds, args.threshold, overrides,
                              members=args.members)
-  except UserError as e:
-    if os.environ.get('NNZOO_DEBUG'):
-      raise
-    print(f'nnzoo: error: {e}', file=sys.stderr)
-    return e.exit_code
-  except Exception as e:  # noqa: BLE001 - anything else is a bug: said so, with its traceback
-    if os.environ.get('NNZOO_DEBUG'):
-      raise
-    from train.errors import report_bug
-    return report_bug(e)
-  result['command'] = 'python -m experiments.reproduce ' + ' '.join(
-      shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]) if a != '--record')
-  print(table(result))
-  out = epath.Path(workdir) / 'reproduce.json'
-  out.parent.mkdir(parents=True, exist_ok=True)
-  out.write_text(json.dumps(result, indent=2))
-  print(f'wrote {out}')
-  if args.record:
-    now = provenance.commit()
-    if now != result['commit']:
-      print(f'nnzoo: error: not recorded: the tree changed during the run ({result["commit"]} at '
-            f'the start, {now} now); the result is in {out}', file=sys.stderr)
-      return 2
-    path = results_path(args.config)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(result, indent=2) + '\n')
-    print(f'recorded {path}; run `python -m experiments.report` to update the READMEs')
-  return 0 if result['passed'] else 1
+    result['command'] = command
+    print(table(result))
+    out = epath.Path(workdir) / 'reproduce.json'
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2))
+    print(f'wrote {out}')
+    if args.record:
+      now = provenance.commit()
+      if now != result['commit']:
+        raise UserError(f'not recorded: the tree changed during the run ({result["commit"]} at '
+                        f'the start, {now} now); the result is in {out}')
+      path = results_path(args.config)
+      path.parent.mkdir(parents=True, exist_ok=True)
+      path.write_text(json.dumps(result, indent=2) + '\n')
+      print(f'recorded {path}; run `python -m experiments.report` to update the READMEs')
+    return 0 if result['passed'] else 1
+  return cli.run_guarded(body)
 
 
 def _full(path, workdir, overrides):

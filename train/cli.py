@@ -1,8 +1,9 @@
 """What every command-line entry point shares (python -m train, train.evaluate, train.export,
-train.explain, train.bench):
-`--config.KEY=VALUE` overrides among its flags, logging, and how errors end the process (one line
-and exit 2 for the user's mistakes, 3 for a non-finite loss, 4 for a full disk, 1 and a traceback
-for a bug). Nothing here imports JAX: a bad command line is answered before the heavy imports.
+train.explain, train.bench, launch.aot, launch.sweep, experiments.reproduce and the studies that
+train): `--config.KEY=VALUE` overrides among its flags, logging, and how errors end the process (one
+line and exit 2 for the user's mistakes, 3 for a non-finite loss, 4 for a full disk, 1 and a
+traceback for a bug). Nothing here imports JAX: a bad command line is answered before the heavy
+imports.
 """
 
 import errno
@@ -11,14 +12,16 @@ import os
 import sys
 
 
-def config_overrides(parser, rest: list[str]) -> list[str]:
+def config_overrides(parser, rest: list[str], example: str = '') -> list[str]:
   """The `--config.KEY=VALUE` items among the arguments argparse did not know; anything else is a
-  one-line usage error (train/config.py applies the overrides and names a mistyped key)."""
+  one-line usage error (train/config.py applies the overrides and names a mistyped key), showing
+  `example` (an override this command is often given) where there is one."""
   overrides = [r for r in rest if r.startswith('--config.')]
   unknown = [r for r in rest if not r.startswith('--config.')]
   if unknown:
+    hint = f', e.g. {example}' if example else ''
     parser.error(f'unrecognized arguments: {" ".join(unknown)} '
-                 '(config keys go as --config.KEY=VALUE)')
+                 f'(config keys go as --config.KEY=VALUE{hint})')
   return overrides
 
 

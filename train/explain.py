@@ -397,10 +397,7 @@ def main(argv=None):
   parser.add_argument('--noise', type=float, default=0.15,
                       help="smoothgrad: noise std as a fraction of the input's value range")
   args, rest = parser.parse_known_args(sys.argv[1:] if argv is None else argv)
-  overrides = [r for r in rest if r.startswith('--config.')]
-  if len(overrides) != len(rest):
-    parser.error(f'unrecognized arguments: {" ".join(r for r in rest if r not in overrides)} '
-                 f'(config keys go as --config.KEY=VALUE, e.g. --config.data.data_dir=DIR)')
+  overrides = cli.config_overrides(parser, rest, example='--config.data.data_dir=DIR')
   for flag, value, least in (('--examples', args.examples, 1), ('--eval-examples',
                                                                  args.eval_examples, 0),
                              ('--steps', args.steps, 1), ('--samples', args.samples, 1)):

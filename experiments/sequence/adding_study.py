@@ -22,11 +22,13 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import time
 
 from etils import epath
 
 from experiments.sequence import adding
+from train import cli
 
 CELLS = ('rnn', 'lstm', 'gru')
 LENGTHS = (100, 200, 400)
@@ -146,8 +148,6 @@ def _ints(text: str) -> tuple:
 
 
 def main(argv=None):
-  import sys
-  from experiments import provenance
   parser = argparse.ArgumentParser(prog='python -m experiments.sequence.adding_study',
                                    description=__doc__,
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -169,19 +169,18 @@ def main(argv=None):
   unknown = [c for c in cells if c not in CELLS]
   if unknown:
     parser.error(f'unknown cell {unknown[0]!r}; use {", ".join(CELLS)}')
-  if args.record:
-    from train.errors import UserError
-    try:
-      provenance.require_clean()   # before any training: a record is of a commit's code
-    except UserError as e:
-      print(f'nnzoo: error: {e}', file=sys.stderr)
-      return e.exit_code
+  return cli.run_guarded(lambda: _study(args, sys.argv[1:] if argv is None else argv, readme))
+
+
+def _study(args, argv, readme):
+  from experiments import provenance
   from train import tally
+  if args.record:
+    provenance.require_clean()   # before any training: a record is of a commit's code
   stamp = provenance.stamp()   # the code that runs is the code at the start
   tally.reset()
-  result = run(args.workdir, cells, _ints(args.lengths), _ints(args.seeds))
+  result = run(args.workdir, tuple(args.cells.split(',')), _ints(args.lengths), _ints(args.seeds))
   result.update(tally.counts())   # runs_trained, runs_reused, reused_commits, train_s
-  argv = sys.argv[1:] if argv is None else argv
   result['command'] = 'python -m experiments.sequence.adding_study ' + ' '.join(
       a for a in argv if a != '--record')
   result.update(stamp)
