@@ -11,9 +11,8 @@ NDEI 0.42 here.
   python -m experiments.reproduce experiments/rbf/mackey_glass_6.py
 """
 
-import math
-
 from experiments import harness
+from experiments.rbf import measures
 from train.config import base_config
 
 HORIZON = 0          # column of `targets`: 0 = x(t+6), 1 = x(t+85)
@@ -61,15 +60,8 @@ def get_config(arg: str = '', horizon: int = HORIZON, name: str = NAME, centres:
   return c
 
 
-def ndei(get_config_fn, name, seed, workdir, overrides) -> float:
-  """NDEI = RMSE / standard deviation of the target, on the test points."""
-  config = get_config_fn()
-  summary = harness.seeded_run(config, seed, workdir, overrides)
-  return math.sqrt(summary['eval'][f'nmse_{name}'])
-
-
 def measure(seed, workdir, overrides):
-  return ndei(get_config, NAME, seed, workdir, overrides)
+  return measures.ndei(get_config(), NAME, seed, workdir, overrides)
 
 
 def get_record():

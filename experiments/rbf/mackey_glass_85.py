@@ -8,6 +8,7 @@ and target x(t+85). A linear model gets NDEI 0.56 here.
 """
 
 from experiments.rbf import mackey_glass_6
+from experiments.rbf import measures
 
 NAME = 'h85'
 
@@ -21,7 +22,7 @@ def get_config(arg: str = ''):
 
 
 def measure(seed, workdir, overrides):
-  return mackey_glass_6.ndei(get_config, NAME, seed, workdir, overrides)
+  return measures.ndei(get_config(), NAME, seed, workdir, overrides)
 
 
 def get_record():
