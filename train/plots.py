@@ -1,5 +1,11 @@
 """PNG pictures written into `workdir/plots/` (matplotlib, no display needed).
 
+Where pictures live, one rule: a picture more than one family draws (learning curves, predictions,
+confusion, heatmaps, attributions) and the shared drawing pieces (`save`, `fits_images`,
+`show_image`) are here; a family's own pictures are beside its objective, as
+train/objectives/<objective>_pictures.py (capsule, reconstruction, gan, som, rbf), called from the
+objective's `plots`.
+
 A picture never fails a run: one that does not fit the data (an image grid of inputs that are not
 images) is skipped with one warning line (`skip`), and the loop guards every call (train/loop.py).
 Each picture is written whole or not at all (train/atomic.py).
@@ -57,6 +63,14 @@ def save(fig, path, dpi: int = 90):
     plt.close(fig)
   atomic.write(path, buffer.getvalue())
   return path
+
+
+def show_image(ax, img):
+  """One image, grey or colour, in [0, 1], on `ax` without axes."""
+  img = np.asarray(img)
+  ax.imshow(img.squeeze(), cmap='gray' if img.ndim == 2 or img.shape[-1] == 1 else None,
+            vmin=0, vmax=1)
+  ax.axis('off')
 
 
 def learning_curves(rows: list[dict], path):

@@ -193,13 +193,13 @@ class GANObjective:
     return sums
 
   def plots(self, state, batch, directory):
-    from train import unsupervised_plots as up
+    from train.objectives import gan_pictures
     real = np.asarray(batch[self.input_key])[np.asarray(batch['mask']) > 0]
     if real.ndim == 2 and real.shape[1] == 2:
       fake = self.samples(state, max(len(real), 512))
       centres = ring_centres(self.ring_modes, self.ring_radius) if self.ring_modes else None
-      return [up.samples_over_density(real, fake, centres, directory / 'samples.png')]
-    return [up.sample_grid(self.samples(state, 64), directory / 'samples.png')]
+      return [gan_pictures.samples_over_density(real, fake, centres, directory / 'samples.png')]
+    return [gan_pictures.sample_grid(self.samples(state, 64), directory / 'samples.png')]
 
 
 def _merge(model_state, updates, net):

@@ -199,7 +199,7 @@ class RBFObjective:
     return out
 
   def plots(self, state, batch, directory):
-    from train import unsupervised_plots as up
+    from train.objectives import rbf_pictures
     x, y = self.xy(batch)
     keep = np.asarray(batch['mask']) > 0
     pred = np.asarray(self.predict(state.params, x))[keep]
@@ -207,5 +207,5 @@ class RBFObjective:
     if 't' in batch:  # TFDS stores examples in hashed order: put a time series back in time order
       order = np.argsort(np.asarray(batch['t'])[keep])
       y, pred = y[order], pred[order]
-    return [up.prediction_vs_truth(y, pred, list(self.names(y.shape[1])),
-                                   directory / 'prediction_vs_truth.png')]
+    return [rbf_pictures.prediction_vs_truth(y, pred, list(self.names(y.shape[1])),
+                                             directory / 'prediction_vs_truth.png')]

@@ -103,13 +103,13 @@ class Reconstruction(LossObjective):
     return nll + self.kl_weight * kl, {'mse': mse, 'kl': kl, 'nll': nll}
 
   def plots(self, state, batch, directory):
-    from train import unsupervised_plots as up
+    from train.objectives import reconstruction_pictures as pictures
     variables = {'params': state.params, **state.model_state}
     outputs = self.forward(variables, batch, train=False, rngs={}, mutable=False)
     shown = self.model_input(batch, False, None)
-    paths = [up.reconstruction_grid(batch[self.input_key], shown, outputs['reconstruction'],
-                                    directory / 'reconstructions.png')]
+    paths = [pictures.reconstruction_grid(batch[self.input_key], shown, outputs['reconstruction'],
+                                          directory / 'reconstructions.png')]
     labels = batch.get('label')
-    paths.append(up.code_scatter(outputs['code'], labels, batch['mask'],
-                                 directory / 'codes.png'))
+    paths.append(pictures.code_scatter(outputs['code'], labels, batch['mask'],
+                                       directory / 'codes.png'))
     return [p for p in paths if p is not None]

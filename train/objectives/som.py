@@ -169,12 +169,12 @@ class SOMObjective:
             'topographic_error': (te * mask).sum(), 'count': mask.sum()}
 
   def plots(self, state, batch, directory):
-    from train import unsupervised_plots as up
+    from train.objectives import som_pictures
     _, _, bmu = self.bmus(state, batch)
     names = None
     if self.config.data.name == 'nnzoo_iris':
       from train.datasets import iris
       names = list(iris.FEATURE_NAMES)
-    return up.som_pictures(state.params['prototypes'], (self.model.rows, self.model.cols), bmu,
-                           batch.get(self.label_key), batch['mask'], directory / 'u_matrix.png',
-                           directory / 'component_planes.png', directory / 'hit_map.png', names)
+    return som_pictures.maps(state.params['prototypes'], (self.model.rows, self.model.cols), bmu,
+                             batch.get(self.label_key), batch['mask'], directory / 'u_matrix.png',
+                             directory / 'component_planes.png', directory / 'hit_map.png', names)
