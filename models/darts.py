@@ -68,12 +68,18 @@ def _conv(features, kernel, stride=1, dilation=1, groups=1, dtype='float32'):
                  dtype=dtype)
 
 
-class ReLUConvBN(nn.Module):
+class _ConvOp(nn.Module):
+  """The fields of the conv ops: `features` out, a `kernel` x `kernel` window, `stride` 1 or 2,
+  BatchNorm with a learned scale and bias when `affine`."""
   features: int
   kernel: int
   stride: int = 1
   affine: bool = True
   dtype: str = 'float32'
+
+
+class ReLUConvBN(_ConvOp):
+  """ReLU, conv, BN (the paper's conv ops and the cells' preprocessing)."""
 
   @nn.compact
   def __call__(self, x, train):
@@ -81,13 +87,8 @@ class ReLUConvBN(nn.Module):
     return _bn(train, self.affine, self.dtype)(y)
 
 
-class SepConv(nn.Module):
+class SepConv(_ConvOp):
   """Depthwise-separable conv applied twice (the paper's sep_conv), stride on the first."""
-  features: int
-  kernel: int
-  stride: int = 1
-  affine: bool = True
-  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
@@ -98,13 +99,8 @@ class SepConv(nn.Module):
     return x
 
 
-class DilConv(nn.Module):
+class DilConv(_ConvOp):
   """ReLU, dilated depthwise conv (dilation 2), pointwise conv, BN (the paper's dil_conv)."""
-  features: int
-  kernel: int
-  stride: int = 1
-  affine: bool = True
-  dtype: str = 'float32'
 
   @nn.compact
   def __call__(self, x, train):
