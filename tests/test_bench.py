@@ -10,11 +10,21 @@ STEP_FIELDS = ('workload', 'median_step_s', 'examples_per_s', 'compile_s', 'flop
                'gflops', 'hardware', 'platform', 'timed_steps')
 
 
+# Written out from each workload's architecture (train/bench.py's comments), not from its code:
+# 3 x the forward pass's multiply-adds x 2.
 @pytest.mark.parametrize('workload,flops', [
+    # 784-512-512-10, batch 256
     ('mlp', 3 * 2 * 256 * (784 * 512 + 512 * 512 + 512 * 10)),
-    ('cnn', 3566469120),
-    ('lstm', 5111906304),
-    ('transformer', 42681237504)])
+    # batch 128: conv 3x3 1->32 at 28x28, conv 3x3 32->64 at 14x14, dense 7*7*64->256, 256->10
+    # = 3 * 2 * 128 * (784*32*9 + 196*64*32*9 + 3136*256 + 256*10) = 3 * 1188823040
+    ('cnn', 3 * 2 * 128 * (784 * 32 * 9 + 196 * 64 * 32 * 9 + 3136 * 256 + 256 * 10)),
+    # batch 128, T 100: input 2 -> 4 gates of 128, 100 recurrent 128 -> 4*128, readout 128 -> 1
+    # = 3 * 2 * 128 * (100*2*512 + 100*128*512 + 128) = 3 * 1703968768
+    ('lstm', 3 * 2 * 128 * (100 * 2 * 512 + 100 * 128 * 512 + 128)),
+    # 16 x 128 tokens, d 256, MLP 1024, 4 layers, vocab 256; per layer q, k, v, out (4 d x d),
+    # MLP (2 d x f), scores and values (2 t x d per token); = 3 * 14227079168
+    ('transformer', 3 * 2 * 16 * 128 * (4 * (4 * 256 * 256 + 2 * 256 * 1024 + 2 * 128 * 256)
+                                        + 256 * 256))])
 def test_step_benchmark_json(workload, flops):
   r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', workload, '--steps', '3',
                       '--warmup', '1'], capture_output=True, text=True, timeout=300)

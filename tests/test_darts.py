@@ -159,6 +159,52 @@ def test_cell_search_network_and_genotype_network_shapes():
   assert jax.eval_shape(lambda v: net.apply(v, x, train=False), v).shape == (2, 10)
 
 
+def test_search_cell_mixes_its_ops_by_softmax_alpha():
+  """A search cell's edge is sum_k softmax(alpha)_k op_k(x): with alpha one-hot (a large logit) on
+  max pooling in one cell and on average pooling in another, the mixture of the two cells'
+  outputs with equal weights is the cell at equal alpha on those two ops (all ops are linear in
+  the weights, the parameter-free pools included)."""
+  ops = ('max_pool_3x3', 'avg_pool_3x3')
+  x = jax.random.normal(jax.random.PRNGKey(0), (2, 6, 6, 4))
+  cell = darts.SearchCell(ops, features=4, steps=1, reduction=False, reduction_prev=False)
+  v = cell.init(jax.random.PRNGKey(1), x, x, jnp.full((2, 2), 0.5), False)
+  apply = jax.jit(lambda w: cell.apply(v, x, x, w, False))
+  one_hot = [jnp.tile(jnp.eye(2)[k], (2, 1)) for k in range(2)]
+  half = apply(jnp.full((2, 2), 0.5))
+  np.testing.assert_allclose(half, 0.5 * (apply(one_hot[0]) + apply(one_hot[1])),
+                             rtol=1e-5, atol=1e-6)
+  assert float(jnp.abs(apply(one_hot[0]) - apply(one_hot[1])).max()) > 0.1   # the ops differ
+
+
+def test_genotype_cell_output_follows_the_chosen_operations():
+  """Identity preprocessing (1x1 kernels = I, BN at mean 0, var 1): the cell's one node is
+  op_a(relu(s0)) + op_b(relu(s1)), checked against numpy's max/avg pooling over a 3x3 window."""
+  x0 = np.asarray(jax.random.normal(jax.random.PRNGKey(0), (1, 5, 5, 2)))
+  x1 = np.asarray(jax.random.normal(jax.random.PRNGKey(1), (1, 5, 5, 2)))
+  scale = 1 / np.sqrt(1 + 1e-5)   # flax BatchNorm's epsilon in eval mode
+
+  def cell_output(genotype_ops):
+    cell = darts.GenotypeCell(genotype_ops, concat=(2,), features=2, reduction=False,
+                              reduction_prev=False)
+    v = jax.tree.map(np.array, cell.init(jax.random.PRNGKey(2), x0, x1, False))
+    for conv in v['params'].values():
+      conv['Conv_0']['kernel'] = np.eye(2)[None, None]
+    return np.asarray(cell.apply(v, x0, x1, False))
+
+  def pool(a, fn):   # 3x3 window, stride 1, padding excluded
+    padded = np.pad(a, ((0, 0), (1, 1), (1, 1), (0, 0)), constant_values=np.nan)
+    windows = np.stack([padded[:, i:i + 5, j:j + 5] for i in range(3) for j in range(3)])
+    return fn(windows, axis=0)
+
+  r0, r1 = np.maximum(x0, 0) * scale, np.maximum(x1, 0) * scale
+  cases = {(('skip_connect', 0), ('max_pool_3x3', 1)): r0 + pool(r1, np.nanmax),
+           (('skip_connect', 0), ('avg_pool_3x3', 1)): r0 + pool(r1, np.nanmean),
+           (('max_pool_3x3', 0), ('skip_connect', 1)): pool(r0, np.nanmax) + r1}
+  for genotype_ops, expected in cases.items():
+    np.testing.assert_allclose(cell_output(genotype_ops), expected, rtol=1e-5, atol=1e-6,
+                               err_msg=str(genotype_ops))
+
+
 def test_cutout_zeroes_a_square_of_the_given_side():
   x = jnp.ones((16, 32, 32, 3))
   y = darts.augment(x, jax.random.PRNGKey(0), pad=0, cutout=16)
