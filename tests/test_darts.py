@@ -159,6 +159,7 @@ def test_cell_search_network_and_genotype_network_shapes():
   assert jax.eval_shape(lambda v: net.apply(v, x, train=False), v).shape == (2, 10)
 
 
+@pytest.mark.slow  # compiles two cells; in CI (.ci/run)
 def test_search_cell_mixes_its_ops_by_softmax_alpha():
   """A search cell's edge is sum_k softmax(alpha)_k op_k(x): with alpha one-hot (a large logit) on
   max pooling in one cell and on average pooling in another, the mixture of the two cells'
