@@ -15,6 +15,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from tests.overrides import set_keys
 from train import config as config_lib
 from train import loop
 from train import metrics as metrics_lib
@@ -61,13 +62,7 @@ def make_config(name, data_dir):
     c.log_every = 1
     c.plots = False
     c.ckpt_every = 0
-    for key, value in overrides.items():
-      node = c
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return set_keys(c, **overrides)
 
 
 def rows(workdir):

@@ -11,6 +11,7 @@ import jax
 import numpy as np
 import pytest
 
+from tests.overrides import set_keys
 from train import checkpoint
 from train import config as config_lib
 from train import data
@@ -31,14 +32,7 @@ def config(data_dir, family, variant, objective='classification', **settings):
   c.plots = False
   c.eval_every = 0
   c.num_steps = 3
-  with c.unlocked():
-    for key, value in settings.items():
-      node = c
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return c
+  return set_keys(c, **settings)
 
 
 def train(c, workdir):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import models
+from tests.overrides import set_keys
 from tests.test_engine import params_equal, tiny
 from train import config as config_lib
 from train import evaluate
@@ -21,15 +22,6 @@ from train import sharding as sharding_lib
 from train.errors import UserError
 
 
-def _with(config, **overrides):
-  with config.unlocked():
-    for key, value in overrides.items():
-      node = config
-      *parents, leaf = key.split('.')
-      for p in parents:
-        node = node[p]
-      node[leaf] = value
-  return config
 
 
 def _losses(workdir, member=None):
@@ -64,7 +56,7 @@ def _assert_members_equal_their_runs(config, tmp_path, rtol=1e-4, params_tol=1e-
 def test_member_steps_equal_each_seeds_own_steps():
   """Two members of a tiny MLP, two steps, vmapped: each equals the single run's state (own
   PRNGKey(seed) init, own batch). (Learning rates per member: the 50-step tests below.)"""
-  config = _with(config_lib.base_config(), **{
+  config = set_keys(config_lib.base_config(), **{
       'model.name': 'mlp', 'model.variant': 'tiny', 'optimizer.learning_rate': 0.01,
       'vmap.seeds': (0, 1)})
   config_lib.validate(config)
@@ -111,7 +103,7 @@ def test_member_axis_takes_what_the_devices_and_members_share():
 ])
 def test_bad_member_settings_are_one_line_errors(overrides, message):
   with pytest.raises(UserError, match=message):
-    config_lib.validate(_with(tiny(''), **overrides))
+    config_lib.validate(set_keys(tiny(''), **overrides))
 
 
 # --- runs of 50 steps (slow) ----------------------------------------------------------------------
@@ -143,7 +135,7 @@ def test_classifier_members_equal_their_own_runs(data_dir, tmp_path):
 def test_autoencoder_members_equal_their_own_runs(data_dir, tmp_path):
   del data_dir
   config = config_lib.load('experiments/autoencoder/ae_vs_pca.py:tiny')
-  _with(config, num_steps=50, log_every=5, eval_every=0, ckpt_every=0, plots=False,
+  set_keys(config, num_steps=50, log_every=5, eval_every=0, ckpt_every=0, plots=False,
         **{'optimizer.learning_rate': 0.01, 'vmap.seeds': (0, 1)})
   _assert_members_equal_their_runs(config, tmp_path)
 
@@ -152,7 +144,7 @@ def test_autoencoder_members_equal_their_own_runs(data_dir, tmp_path):
 def test_lstm_members_equal_their_own_runs(data_dir, tmp_path):
   del data_dir
   config = config_lib.load('experiments/sequence/lstm_adding.py:tiny')
-  _with(config, num_steps=50, log_every=5, eval_every=0, ckpt_every=0, plots=False,
+  set_keys(config, num_steps=50, log_every=5, eval_every=0, ckpt_every=0, plots=False,
         **{'model.hidden': 16, 'optimizer.learning_rate': 0.01, 'vmap.seeds': (0, 1)})
   _assert_members_equal_their_runs(config, tmp_path)
 

@@ -19,12 +19,9 @@ def measure(seed, workdir, overrides):
 
 
 def get_record():
-  from experiments.records import Claim, Paper, Record
+  from experiments.records import Claim, Record
   return Record(
-      paper=Paper('Golan & El-Yaniv', 2018, 'Deep anomaly detection using geometric '
-                  'transformations', 'https://arxiv.org/abs/1805.10917',
-                  'Fashion-MNIST one-class table (protocol of Ruff et al. 2018, Deep SVDD, '
-                  'ICML)'),
+      paper=measures.anomaly_paper(),
       metric='Fashion-MNIST one-class AUROC, mean over the ten normal classes',
       paper_value='not retrieved here; PCA is not among the paper\'s baselines',
       paper_setting='Fashion-MNIST, one class as normal at a time, all test images scored',

@@ -101,6 +101,14 @@ def anomaly_grid(images, rows, path, names=()) -> None:
   plots.save(fig, path)
 
 
+def anomaly_paper():
+  """The paper both one-class claims cite."""
+  from experiments.records import Paper
+  return Paper('Golan & El-Yaniv', 2018, 'Deep anomaly detection using geometric transformations',
+               'https://arxiv.org/abs/1805.10917',
+               'Fashion-MNIST one-class table (protocol of Ruff et al. 2018, Deep SVDD, ICML)')
+
+
 ANOMALY_CODE = 32          # the autoencoder's code size, and PCA's components beside it
 SHOWN = 6                  # test images per side in the picture of each class
 
