@@ -1,7 +1,8 @@
 """ResNet / WRN: the papers' parameter counts, shapes, batch statistics in train and eval mode, a
 fast-compiling tiny row, and a few engine steps on the digits."""
 
-import time
+import math
+import re
 
 import jax
 import jax.numpy as jnp
@@ -92,7 +93,17 @@ def test_tiny_shapes_on_28x28x1():
   assert feats['stage2_block1']['__call__'][0].shape == (4, 14, 14, 16)
 
 
-def test_tiny_train_step_compiles_fast_and_runs():
+def _largest_constant(hlo_text: str) -> int:
+  """Elements of the largest constant tensor in StableHLO text (0 if none)."""
+  sizes = [0]
+  for line in hlo_text.splitlines():
+    if 'stablehlo.constant' in line:
+      for dims in re.findall(r'tensor<((?:\d+x)+)\w+>', line):
+        sizes.append(math.prod(int(d) for d in dims.rstrip('x').split('x')))
+  return max(sizes)
+
+
+def test_tiny_train_step_compiles_without_large_constants_and_runs():
   model = make('tiny', dropout=0.1)
   x = jnp.asarray(np.random.default_rng(0).normal(size=(16, 28, 28, 1)), jnp.float32)
   variables = variables_like(model, x)
@@ -102,10 +113,12 @@ def test_tiny_train_step_compiles_fast_and_runs():
                            rngs={'dropout': jax.random.PRNGKey(2)}, mutable=['batch_stats'])
     return (out ** 2).mean(), (out, new)
 
-  start = time.perf_counter()
-  step = jax.jit(jax.value_and_grad(loss, has_aux=True)).lower(
-      variables['params'], variables['batch_stats'], x).compile()
-  assert time.perf_counter() - start < 5.0
+  lowered = jax.jit(jax.value_and_grad(loss, has_aux=True)).lower(
+      variables['params'], variables['batch_stats'], x)
+  # A closed-over batch or weight becomes a constant that XLA's constant folding spends minutes
+  # on; the step must take them as arguments (no constant larger than a small table of scalars).
+  assert _largest_constant(lowered.as_text()) < 1024
+  step = lowered.compile()
   (value, (out, _)), grads = step(variables['params'], variables['batch_stats'], x)
   assert out.shape == (16, 10) and np.isfinite(float(value))
   assert all(np.all(np.isfinite(g)) for g in jax.tree.leaves(grads))
