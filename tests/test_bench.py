@@ -25,6 +25,7 @@ STEP_FIELDS = ('workload', 'median_step_s', 'examples_per_s', 'compile_s', 'flop
     # MLP (2 d x f), scores and values (2 t x d per token); = 3 * 14227079168
     ('transformer', 3 * 2 * 16 * 128 * (4 * (4 * 256 * 256 + 2 * 256 * 1024 + 2 * 128 * 256)
                                         + 256 * 256))])
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_step_benchmark_json(workload, flops):
   r = subprocess.run([sys.executable, '-m', 'train.bench', '--workload', workload, '--steps', '3',
                       '--warmup', '1'], capture_output=True, text=True, timeout=300)
@@ -49,6 +50,7 @@ def test_input_only_json(data_dir):
   assert line['input_only'] and line['data'] == 'nnzoo_digits' and line['examples_per_s'] > 0
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_side_by_side_times_a_reference_command_in_alternation(tmp_path):
   """--reference runs the other framework's command between our rounds and reports the ratio."""
   fake = tmp_path / 'fake_reference.py'
@@ -111,6 +113,7 @@ def test_record_from_adds_another_machines_lines(tmp_path, monkeypatch):
   assert rows == [{**row, 'median_step_s': 0.002}]
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_steps_per_call_lever_runs_the_same_steps():
   """compiled_multi_step (lax.scan over K stacked batches) == K calls of the one-step function."""
   import jax

@@ -58,6 +58,7 @@ def _leaves_equal(a, b):
   return all(np.array_equal(x, y) for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)))
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_alpha_learns_from_val_data_only_and_weights_from_train_data_only(data_dir):
   objective, state, batch = _objective_and_state(data_dir, **{'model.layers': 1})
   assert set(state.params) == {'w', 'alpha'} and set(state.opt_state) == {'w', 'alpha'}

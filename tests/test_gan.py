@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import models
 from experiments.gan import gan_ring
@@ -57,6 +58,7 @@ def test_wgan_gp_step_runs_its_critic_updates_and_updates_both():
   assert max(counts['d']) == 5 and max(counts['g']) == 1
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_dcgan_step_updates_both_and_their_batch_norm_statistics():
   config = config_lib.base_config()
   config.objective = 'gan'

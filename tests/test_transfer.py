@@ -55,6 +55,7 @@ def test_frozen_layers_keep_the_source_weights_and_the_new_head_trains(source, d
   assert np.abs(got['Dense_1']['kernel'] - src['Dense_1']['kernel']).max() > 0.1
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_linear_probe_trains_only_the_head(source, data_dir, tmp_path):
   src_dir, src = source
   s = loop.train_and_evaluate(target(data_dir, src_dir, **{
