@@ -103,6 +103,7 @@ def test_search_through_the_engine_lowers_val_loss_and_moves_alpha(data_dir, tmp
   assert (tmp_path / 'plots' / 'architecture.json').exists()
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_mlp_supernet_with_one_hot_alpha_is_the_discrete_network():
   arch = (7, 0, 2)   # relu-64 > absent > tanh-16
   x = jax.random.uniform(jax.random.PRNGKey(0), (4, 8, 8, 1))

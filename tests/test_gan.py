@@ -88,6 +88,7 @@ def test_high_quality_and_modes_count_the_samples_near_each_mode():
   assert [float(sums[f'mode_{k}']) for k in range(8)] == [2, 0, 0, 1, 0, 0, 0, 1]
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_ring_run_reports_sample_quality_and_modes(data_dir, tmp_path):
   config = gan_ring.get_config('tiny')
   with config.unlocked():

@@ -39,6 +39,7 @@ def target(data_dir, source_dir, **kw):
   return tiny(data_dir, **{**settings, **kw})
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_frozen_layers_keep_the_source_weights_and_the_new_head_trains(source, data_dir, tmp_path):
   src_dir, src = source
   s = loop.train_and_evaluate(target(data_dir, src_dir, **{
@@ -70,6 +71,7 @@ def test_linear_probe_trains_only_the_head(source, data_dir, tmp_path):
   assert not np.array_equal(fresh['Conv_0']['kernel'], src['Conv_0']['kernel'])  # init differs
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_lr_multiplier_zero_is_a_freeze(source, data_dir, tmp_path):
   src_dir, src = source
   s = loop.train_and_evaluate(target(data_dir, src_dir, **{
@@ -79,6 +81,7 @@ def test_lr_multiplier_zero_is_a_freeze(source, data_dir, tmp_path):
   assert not np.array_equal(got['Conv_1']['kernel'], src['Conv_1']['kernel'])
 
 
+@pytest.mark.slow  # in CI (.ci/run): keeps the default run under 10 minutes
 def test_shape_mismatch_names_parameter_and_shapes(source, data_dir, tmp_path):
   src_dir, _ = source
   c = target(data_dir, src_dir, **{'model.num_classes': 3, 'data.classes': (5, 6, 7)})
