@@ -47,3 +47,14 @@ def pick(groups_, commit: str | None = None) -> int:
   except ValueError:
     value = sum(map(ord, commit))
   return value % len(groups_) if groups_ else 0
+
+
+def share(items, env: str = 'NNZOO_CI_SHARE') -> list:
+  """All of `items`; with $NNZOO_CI_SHARE=K (K > 1, set by .ci/run), the one of K interleaved
+  slices that this commit picks: a long parametrized check whose every case CI still reaches
+  within a few commits."""
+  items = list(items)
+  k = int(os.environ.get(env, '0') or 0)
+  if k <= 1:
+    return items
+  return items[pick([None] * k)::k]

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import models
+from tests import rotation
 from train import config as config_lib
 from train import loop
 from train.errors import UserError
@@ -86,8 +87,9 @@ def test_bfloat16_keeps_the_float32_parameter_tree(case):
 
 
 # Compiling every family's init and apply takes minutes on 2 cores: the default run checks one.
-@pytest.mark.parametrize('case', [c if c == 'mlp' else pytest.param(c, marks=pytest.mark.slow)
-                                  for c in sorted(CASES)])
+# CI runs a third of the slow cases a commit (tests/rotation.share); a plain run, all of them.
+@pytest.mark.parametrize('case', ['mlp'] + [pytest.param(c, marks=pytest.mark.slow)
+                                            for c in rotation.share(sorted(set(CASES) - {'mlp'}))])
 def test_bfloat16_outputs_are_close_to_float32_after_the_same_init(case):
   spec, x, kwargs = CASES[case]
   full, half = build(spec, 'float32'), build(spec, 'bfloat16')
@@ -178,7 +180,7 @@ def train_losses(config, dtype, workdir):
 
 
 @pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
-@pytest.mark.parametrize('family', sorted(TRAINING))
+@pytest.mark.parametrize('family', rotation.share(sorted(TRAINING)))   # in CI: a third a commit
 def test_fifty_bfloat16_steps_follow_the_float32_loss_curve(family, data_dir, tmp_path):
   full = train_losses(TRAINING[family](), 'float32', tmp_path / 'f32')
   half = train_losses(TRAINING[family](), 'bfloat16', tmp_path / 'bf16')
