@@ -1,4 +1,4 @@
-"""No traceback for bad input, anywhere (issue #21): a seeded fuzz of hostile config overrides.
+"""No traceback for bad input, anywhere: a seeded fuzz of hostile config overrides.
 
 Across the experiment configs (each at its `tiny` argument), draws one valid key at a time and
 gives it a hostile value — the wrong type, zero, negative, huge, empty, NaN/Inf, a tuple where a

@@ -1,4 +1,4 @@
-"""Every file a run writes survives a kill at any byte (issue #21): metrics.jsonl, summary.json,
+"""Every file a run writes survives a kill at any byte: metrics.jsonl, summary.json,
 config.json, TensorBoard events, plots, checkpoints.
 
 test_killed_many_times_resumes_to_the_uninterrupted_result (slow) SIGKILLs one small run at

@@ -1,4 +1,4 @@
-"""Every recorded number comes from a clean tree, at its commit, from runs made for it (#24): the
+"""Every recorded number comes from a clean tree, at its commit, from runs made for it: the
 recorded JSONs say so, `--record` refuses a changed tree, and no cache hands a run of other code
 to a newer commit. Nothing here trains (the engine's step is replaced by a stub)."""
 

@@ -227,7 +227,7 @@ def test_lock_heartbeat_is_rewritten_while_held(tmp_path, monkeypatch):
   assert sorted(p.name for p in tmp_path.iterdir()) == []
 
 
-# --- hostile values and bugs (issue #21; tests/test_hostile_overrides.py fuzzes them all) --------
+# --- hostile values and bugs (tests/test_hostile_overrides.py fuzzes them all) --------
 
 def test_a_bug_is_one_line_saying_so_then_its_traceback_exit_1(capsys, monkeypatch):
   monkeypatch.chdir(REPO)
