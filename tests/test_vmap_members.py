@@ -136,7 +136,7 @@ def test_autoencoder_members_equal_their_own_runs(data_dir, tmp_path):
   del data_dir
   config = config_lib.load('experiments/autoencoder/ae_vs_pca.py:tiny')
   set_keys(config, num_steps=50, log_every=5, eval_every=0, ckpt_every=0, plots=False,
-        **{'optimizer.learning_rate': 0.01, 'vmap.seeds': (0, 1)})
+           **{'optimizer.learning_rate': 0.01, 'vmap.seeds': (0, 1)})
   _assert_members_equal_their_runs(config, tmp_path)
 
 
@@ -145,7 +145,7 @@ def test_lstm_members_equal_their_own_runs(data_dir, tmp_path):
   del data_dir
   config = config_lib.load('experiments/sequence/lstm_adding.py:tiny')
   set_keys(config, num_steps=50, log_every=5, eval_every=0, ckpt_every=0, plots=False,
-        **{'model.hidden': 16, 'optimizer.learning_rate': 0.01, 'vmap.seeds': (0, 1)})
+           **{'model.hidden': 16, 'optimizer.learning_rate': 0.01, 'vmap.seeds': (0, 1)})
   _assert_members_equal_their_runs(config, tmp_path)
 
 
