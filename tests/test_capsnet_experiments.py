@@ -4,7 +4,10 @@ The fast test traces one train and one eval step to shapes (no compile); the slo
 step of the 8.2M-parameter CapsNet and the 35.4M-parameter baseline on 8 fake CPU devices.
 """
 
+import math
+
 import jax
+import jax.numpy as jnp
 import pytest
 import tensorflow_datasets as tfds
 
@@ -45,12 +48,36 @@ def test_full_config_step_has_the_right_shapes(spec):
   assert sums['count'].shape == ()
 
 
+STEPS = 4
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize('spec,params', [(FULL[0], 8_215_568), (FULL[2], 35_445_522)])
-def test_full_config_takes_a_step(spec, params, tmp_path):
+def test_full_config_learns_a_batch(spec, params):
+  """Four real steps of the full-size network on one fixed batch of 8: the parameter count is the
+  paper's, every step's loss is finite, and the eval step's loss on that batch (no dropout, no
+  reconstruction noise) falls by at least 5% (measured: CapsNet 6.64 -> 5.51, baseline 19.0 ->
+  13.4; a step that does not update the parameters, or a loss whose gradient is cut, stays put).
+  The eval step counts the 8 examples and a whole number of them right."""
   # im2col on CPU: XLA:CPU's gradient of the 9x9 stride-2 convolution takes tens of seconds.
-  c = _load(spec, **({'model.im2col': True} if 'capsnet' in spec else {}))
-  with tfds.testing.mock_data(num_examples=16):
-    s = loop.train_and_evaluate(c, tmp_path, progress=False)
-  assert s['step'] == 1 and s['num_params'] == params
-  assert 0.0 <= s['eval']['accuracy'] <= 1.0
+  c = _load(spec, num_steps=4, **({'model.im2col': True} if 'capsnet' in spec else {}))
+  mesh = sharding_lib.make_mesh(c.mesh)
+  with tfds.testing.mock_data(num_examples=8):
+    pipeline = data.make_pipeline(c)
+    batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
+  run = loop.build(c, mesh, batch)
+  assert sum(p.size for p in jax.tree.leaves(run.abstract_state.params)) == params
+  state = run.init(batch)
+  seen = dict(batch, mask=jnp.ones(batch['label'].shape, bool))   # the train batch, evaluated
+  before = jax.device_get(run.objective.eval_step(state, seen))
+  step = run.compiled_train_step(state, batch)
+  losses = []
+  for _ in range(c.num_steps):
+    state, metrics = step(state, batch)
+    losses.append(float(metrics['loss']))
+  assert all(math.isfinite(l) for l in losses), losses
+  after = jax.device_get(run.objective.eval_step(state, seen))
+  assert after['loss'] < 0.95 * before['loss'], (before['loss'], after['loss'])
+  assert int(after['count']) == 8
+  right = float(after['accuracy'])   # a sum over the batch: a whole number of examples
+  assert 0 <= right <= 8 and right == round(right), after['accuracy']
