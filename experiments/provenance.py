@@ -1,6 +1,7 @@
 """Where a recorded number came from: a clean tree at the commit it names (train/origin.py says
 which commit, machine and time), and finished runs read back instead of trained again."""
 
+import json
 import os
 import subprocess
 
@@ -42,17 +43,27 @@ def train_or_reuse(config, workdir) -> dict:
   clean commit trained it (loop.finished_run checks the config): a study run again, or resumed
   after a kill, skips what it has, and one run at a later commit trains again instead of
   reporting older code's numbers (a run this process trained is read back whatever the commit).
-  Reuse is counted by train.tally."""
+  A run this clean commit started and a kill cut short goes on from its last checkpoint; one
+  that older code started is trained again from step 0. A stop signal (SIGTERM, Ctrl-C) ends
+  the study with one line once the run's checkpoint is written. Reuse is counted by
+  train.tally."""
   from train import loop
   from train import tally
   here, mark = reusable_commit(), epath.Path(workdir) / RUN_COMMIT
-  if tally.made_here(workdir) or (
-      here is not None and mark.exists() and mark.read_text().strip() == here):
+  started_here = here is not None and mark.exists() and mark.read_text().strip() == here
+  if tally.made_here(workdir) or started_here:
     done = loop.finished_run(config, workdir)
     if done is not None:
       tally.reused(workdir, here)
       return done
   trained_at = commit()   # the code that runs is the code at the start
-  summary = loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
-  mark.write_text(trained_at + '\n')
+  saved = epath.Path(workdir) / 'config.json'
+  resume = started_here and saved.exists() and not loop.changed_keys(
+      json.loads(saved.read_text()), config)
+  epath.Path(workdir).mkdir(parents=True, exist_ok=True)
+  mark.write_text(trained_at + '\n')   # before the first step: a kill at any moment resumes
+  summary = loop.train_and_evaluate(config, workdir, overwrite=not resume, progress=False)
+  if summary.get('preempted'):
+    raise SystemExit(f'nnzoo: stopped at step {summary["step"]}/{summary["num_steps"]} of '
+                     f'{workdir} (checkpoint written); the same command goes on from there')
   return summary

@@ -198,6 +198,36 @@ def test_finished_run_in_a_workdir_is_reused_at_its_commit_or_when_trained_here(
   assert len(stub_training) == 3 and tally.counts()['runs_reused'] == 0
 
 
+def test_a_run_cut_short_goes_on_at_its_commit_and_a_stop_ends_the_study(monkeypatch, tmp_path):
+  calls = []
+
+  def _train(config, workdir, overwrite, stop_after, progress, stop, held):
+    del stop_after, progress, stop, held
+    calls.append(overwrite)
+    os.makedirs(workdir, exist_ok=True)
+    with open(os.path.join(workdir, 'config.json'), 'w') as f:
+      f.write(config_lib.to_json(config))
+    preempted = len(calls) == 1   # the first run is stopped by a signal half way
+    summary = {'eval': {} if preempted else {'accuracy': 0.5}, 'preempted': preempted,
+               'step': 5 if preempted else 10, 'num_steps': 10}
+    with open(os.path.join(workdir, 'summary.json'), 'w') as f:
+      json.dump(summary, f)
+    return dict(summary, state=None)
+
+  monkeypatch.setattr(loop, '_train', _train)
+  config = config_lib.base_config()
+  _at(monkeypatch, 'aaaaaaaaaa')
+  with pytest.raises(SystemExit, match='stopped at step 5/10 .*the same command goes on'):
+    provenance.train_or_reuse(config, tmp_path / 'wd')
+  _at(monkeypatch, 'aaaaaaaaaa')   # the study again at the same commit: resumed, not restarted
+  assert provenance.train_or_reuse(config, tmp_path / 'wd')['eval'] == {'accuracy': 0.5}
+  assert calls == [True, False]
+  (tmp_path / 'wd' / 'summary.json').write_text(json.dumps({'preempted': True}))
+  _at(monkeypatch, 'bbbbbbbbbb')   # a half run of older code: trained again from step 0
+  provenance.train_or_reuse(config, tmp_path / 'wd')
+  assert calls == [True, False, True]
+
+
 def test_reproduce_counts_the_runs_it_trained(stub_training, tmp_path):
   _, _, result = reproduce.run_claim('experiments/zoo/cnn_digits.py', tmp_path, seeds=[0, 1])
   assert len(stub_training) == 2
