@@ -4,8 +4,9 @@ parameters (and so the optimizer state) stay float32 and losses are taken in flo
 Per family: after the same init the parameter tree, dtypes (all float32) and values equal the
 float32 model's, and the outputs are within 2e-2 of the float32 model's (per example, the norm of
 the difference over the norm of the float32 output, the largest over the batch). Slow: 50 training
-steps through the engine give the float32 run's losses within 2% at every step. The SOM, the
-RBF network and matrix capsules compute in float32 only and refuse bfloat16 in one line.
+steps through the engine give the float32 run's losses within 2% at every step. The RBF network
+and matrix capsules compute in float32 only (their model files say why, with the measured
+drift) and refuse bfloat16 in one line.
 """
 
 import flax.linen as nn
@@ -50,6 +51,7 @@ CASES = {
     'darts_cells': (dict(name='darts', variant='cells_tiny'), IMAGES, {}),
     'nas_mlp': (dict(name='nas_mlp', variant='widest'), IMAGES, {}),
     'nas_mlp_population': (dict(name='nas_mlp', variant='population_tiny'), IMAGES, {}),
+    'som': (dict(name='som', variant='tiny'), IMAGES, {}),
 }
 
 
@@ -121,7 +123,7 @@ def test_bfloat16_gradients_are_float32_and_close():
     assert np.linalg.norm(a - b) <= 3e-2 * np.linalg.norm(b)
 
 
-@pytest.mark.parametrize('name', ['som', 'rbf', 'matrix_capsules'])
+@pytest.mark.parametrize('name', ['rbf', 'matrix_capsules'])
 def test_float32_only_families_refuse_bfloat16_in_one_line(name):
   with pytest.raises(models.ConfigError) as e:   # train.config turns it into a UserError
     build(dict(name=name, variant='tiny'), 'bfloat16')
@@ -166,6 +168,7 @@ TRAINING = {
     'capsnet': _experiment('experiments/capsnet/capsnet_digits.py:tiny'),
     'darts': _experiment('experiments/nas/darts_mlp_digits.py:tiny'),
     'nas_mlp': lambda: _base({'name': 'nas_mlp', 'variant': 'widest'}),
+    'som': _experiment('experiments/som/som_digits.py:tiny'),
 }
 
 
