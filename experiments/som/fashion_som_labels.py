@@ -3,15 +3,19 @@ class of the training images it wins (a unit that wins none by its nearest label
 test image given the label of its best-matching unit. The map never sees a label in training:
 the labels only name the regions it formed (the classic SOM result on MNIST-like data).
 
-No published Fashion-MNIST number for this protocol, so the threshold was calibrated: SEE BELOW.
-The runs are fashion_som.py's (read back at the same commit).
+No published Fashion-MNIST number for this protocol, so the threshold was calibrated: seed 0
+alone (`python -m experiments.reproduce experiments/som/fashion_som_labels.py --seeds 0` at commit
+a240f9a, the map as it is here) gave 0.7151 (with QE 4.631 against k-means' 3.992, ratio 1.160,
+and topographic error 0.0696), in 96 s on the 2-core host beside other work; the threshold was set
+to 0.70 before seeds 1 and 2 ran: 0.015 under seed 0, about three times the seed-to-seed spread
+of the other map measures here. The runs are fashion_som.py's (read back at the same commit).
 
   python -m experiments.reproduce experiments/som/fashion_som_labels.py
 """
 
 from experiments.som import fashion_som
 
-THRESHOLD = 0.0
+THRESHOLD = 0.70
 
 
 def get_config(arg: str = ''):
