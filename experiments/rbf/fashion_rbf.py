@@ -7,12 +7,15 @@ widths = WIDTH_SCALE x the RMS distance to the 2 nearest other centres, and the 
 least squares (ridge 1e-6) on one-hot targets; the class is the largest output. No gradient:
 every step's batch is the whole training split, so the steps are exactly batch k-means and then
 one least-squares solve (train/objectives/rbf.py). `:finetune` adds FINETUNE_STEPS steps of
-end-to-end Adam on centres, widths and weights (full-batch, on the squared error against the
-one-hot targets): a switch, not part of the claim.
+end-to-end Adam (1e-4) on centres, widths and weights (full-batch, on the squared error against
+the one-hot targets): a switch, not part of the claim.
 
 Seed 0 (commit 59c45d7, on the 2-core host beside other work): test accuracy 0.8723 in 134 s.
-The width scale was picked on seed 0 too: 1.0 gave 0.8677, 1.25 0.8723; at 2.0 the float32 normal
-equations of 2000 wide, overlapping units are too ill-conditioned to solve (0.35 to 0.75).
+Fine-tuning at seed 0: 20 full-batch Adam steps at 1e-4 moved the test accuracy from 0.8723 to
+0.8740 (train loss 0.01827 -> 0.01808, 12 s a step beside other work); at 1e-3 the first steps
+raised the loss (0.018 -> 0.047). The width scale was picked on seed 0 too: 1.0 gave 0.8677,
+1.25 0.8723; at 2.0 (a check outside the engine) the float32 normal equations of 2000 wide,
+overlapping units were too ill-conditioned to solve (0.35 to 0.75).
 
   python -m train --config experiments/rbf/fashion_rbf.py --workdir runs/fashion_rbf
   python -m experiments.reproduce experiments/rbf/fashion_rbf.py
@@ -55,8 +58,8 @@ def get_config(arg: str = ''):
     c.num_steps += FINETUNE_STEPS
     c.log_every = 5
     c.optimizer.name = 'adam'
-    c.optimizer.learning_rate = 1e-3
-    c.optimizer.schedule = 'cosine'
+    c.optimizer.learning_rate = 1e-4   # 1e-3 moves the least-squares weights off their optimum
+    c.optimizer.schedule = 'constant'
   elif arg == 'tiny':
     c.model.num_centres = 8
     c.data.batch_size = 16
@@ -97,5 +100,5 @@ def get_record():
           setting=f'Fashion-MNIST 60k train / 10k test, pixels / 255; {CENTRES} Gaussian units, '
                   f'{KMEANS_STEPS} Lloyd iterations on all 60k, widths {WIDTH_SCALE} x RMS '
                   'distance to the 2 nearest centres, ridge 1e-6, no gradient',
-          metric='test accuracy', threshold=0.85, direction='>=', seeds=(0, 1, 2), minutes=10.0),
+          metric='test accuracy', threshold=0.85, direction='>=', seeds=(0, 1, 2), minutes=8.0),
   )
