@@ -26,16 +26,17 @@ class GaussianUnits(nn.Module):
   normalized: bool
 
   @nn.compact
-  def __call__(self, x):
+  def __call__(self, x, distances: bool = False):
+    """phi(x), or (phi(x), the squared distances [B, num_centres]) with `distances`."""
     x = x.reshape(x.shape[0], -1).astype(jnp.float32)
     centres = self.param('centres', nn.initializers.normal(1.0), (self.num_centres, x.shape[-1]))
     log_width = self.param('log_width', nn.initializers.zeros, (self.num_centres,))
-    d2 = (jnp.sum(x * x, -1, keepdims=True) - 2 * x @ centres.T
-          + jnp.sum(centres * centres, -1)[None, :])
-    phi = jnp.exp(-jnp.maximum(d2, 0.0) / (2 * jnp.exp(2 * log_width)))
+    d2 = jnp.maximum(jnp.sum(x * x, -1, keepdims=True) - 2 * x @ centres.T
+                     + jnp.sum(centres * centres, -1)[None, :], 0.0)
+    phi = jnp.exp(-d2 / (2 * jnp.exp(2 * log_width)))
     if self.normalized:
       phi = phi / (phi.sum(-1, keepdims=True) + 1e-12)
-    return phi
+    return (phi, d2) if distances else phi
 
 
 class RBF(nn.Module):
@@ -51,6 +52,11 @@ class RBF(nn.Module):
   def features(self, x):
     return self.units(x)
 
+  def outputs_and_distances(self, x):
+    """(outputs, squared distances of x to the centres): both from one distance computation."""
+    phi, d2 = self.units(x, distances=True)
+    return self.readout(phi), d2
+
   def __call__(self, x, train: bool = False):
     del train
     return self.readout(self.units(x))
@@ -61,4 +67,6 @@ VARIANTS = {
     # Moody & Darken 1989 used 10 to 1000+ units on Mackey-Glass; nnzoo's claims use these two.
     'mg100': (RBF, dict(num_centres=100)),
     'mg200': (RBF, dict(num_centres=200)),
+    # Fashion-MNIST as a classifier: 10 outputs fitted to one-hot targets.
+    'fashion': (RBF, dict(num_centres=2000, num_outputs=10)),
 }

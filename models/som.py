@@ -53,4 +53,6 @@ VARIANTS = {
     'digits': (SOM, dict(rows=12, cols=16)),
     # A small sheet for iris (150 flowers; 5 sqrt(150) ~ 60 units).
     'iris': (SOM, dict(rows=6, cols=10)),
+    # Fashion-MNIST (60,000 28x28 images): a 20 x 20 sheet, the size of the classic MNIST maps.
+    'fashion': (SOM, dict(rows=20, cols=20)),
 }

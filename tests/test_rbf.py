@@ -3,12 +3,16 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pytest
+import tensorflow_datasets as tfds
 
 import models
+from experiments.rbf import fashion_rbf
 from experiments.rbf import mackey_glass_6
 from train import loop
 from train import metrics as metrics_lib
 from train import optimizer as optimizer_lib
+from train.errors import UserError
 from train.objectives import rbf as rbf_objective
 
 
@@ -96,3 +100,54 @@ def test_logged_learning_rate_appears_only_when_fine_tuning():
   first_tuned = config.objective_args.kmeans_steps + config.objective_args.fit_steps
   assert loop.logged_schedule(objective, first_tuned - 1, 0.01) == {}
   assert loop.logged_schedule(objective, first_tuned, 0.01) == {'lr': 0.01}
+
+
+def _classifier(**args):
+  config = fashion_rbf.get_config('tiny')
+  with config.unlocked():
+    for k, v in args.items():
+      config.objective_args[k] = v
+  tx, _ = optimizer_lib.make_optimizer(config.optimizer, config.num_steps)
+  return rbf_objective.RBFObjective(config, models.build(config.model), tx)
+
+
+def test_classifier_fits_one_hot_targets_by_least_squares_and_counts_its_hits():
+  objective = _classifier(kmeans_steps=0, fit_steps=1, ridge=0.0, width=0.5)
+  x = jax.random.uniform(jax.random.PRNGKey(0), (64, 2, 2, 1))   # 4 "pixels"
+  labels = jax.random.randint(jax.random.PRNGKey(1), (64,), 0, 10)
+  batch = {'image': x, 'label': labels}
+  state = objective.init_state(jax.random.PRNGKey(2), batch)
+  state, _ = jax.jit(objective.train_step)(state, batch)
+  phi = objective.model.apply({'params': state.params}, x, method='features')
+  p = np.concatenate([np.asarray(phi, np.float64), np.ones((64, 1))], 1)
+  onehot = np.eye(10)[np.asarray(labels)]
+  expected = np.linalg.lstsq(p, onehot, rcond=None)[0]
+  got = np.concatenate([state.params['readout']['kernel'], state.params['readout']['bias'][None]])
+  np.testing.assert_allclose(got, expected, rtol=2e-3, atol=2e-3)
+  # Eval: the largest output is the class; masked rows count nowhere.
+  mask = np.ones(64, np.float32)
+  mask[:5] = 0
+  sums = jax.device_get(objective.eval_step(state, {**batch, 'mask': jnp.asarray(mask)}))
+  guess = np.argmax(p @ expected, -1)
+  hit = (guess == np.asarray(labels)) & (mask > 0)
+  assert sums['count'] == 59 and sums['accuracy'] == hit.sum()
+  confusion = np.zeros((10, 10))
+  np.add.at(confusion, (np.asarray(labels)[mask > 0], guess[mask > 0]), 1)
+  np.testing.assert_array_equal(sums['confusion'], confusion)
+  assert not any(k.startswith(('mse_', 'nmse_')) for k in sums)
+
+
+def test_classes_must_match_the_outputs():
+  with pytest.raises(UserError, match='objective_args.classes=3 but the model has 10 outputs'):
+    _classifier(classes=3)
+
+
+def test_fashion_rbf_tiny_on_mock_data(tmp_path):
+  """The tiny config of fashion_rbf.py on mock Fashion-MNIST: k-means, the solve and one
+  fine-tuning step through the engine."""
+  config = fashion_rbf.get_config('tiny')
+  with tfds.testing.mock_data(num_examples=16):
+    summary = loop.train_and_evaluate(config, tmp_path, overwrite=True, progress=False)
+  assert summary['step'] == config.num_steps and 0 <= summary['eval']['accuracy'] <= 1
+  rows = [r for r in metrics_lib.read(tmp_path) if r['split'] == 'train']
+  assert [r['phase'] for r in rows] == [0, 0, 1, 2]

@@ -4,9 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+import tensorflow_datasets as tfds
 from jax.sharding import NamedSharding, PartitionSpec as P
 
 import models
+from experiments import harness
+from experiments.som import fashion_som
 from experiments.som import measures
 from experiments.som import som_iris
 from train import loop
@@ -101,3 +104,50 @@ def test_topographic_error_counts_non_neighbours():
   batch = {'features': jnp.array([[0.4, 0.0], [-0.4, 0.0]]), 'mask': jnp.ones(2)}
   sums = objective.eval_step(state, batch)
   assert float(sums['topographic_error']) == 1.0  # the first is fine (0, 1), the second not (0, 5)
+
+
+def test_majority_labels_by_hand():
+  # Unit 0 wins classes 1, 1, 0; unit 2 wins 2 and 0 (a tie: the smaller class); unit 3 wins 4;
+  # units 1 and 4 win nothing.
+  got = som_objective.majority_labels([0, 0, 0, 2, 2, 3], [1, 1, 0, 2, 0, 4], 5)
+  assert got.tolist() == [1, -1, 0, 4, -1]
+  # A unit that wins nothing takes the class of the nearest unit (in input space) that wins some:
+  # unit 1 at 0.9 is nearer unit 0 (at 0) than unit 2 (at 2); unit 4 at 10 is nearest unit 3.
+  prototypes = np.array([[0.0], [0.9], [2.0], [3.0], [10.0]])
+  units = measures.label_units(prototypes, [0, 0, 0, 2, 2, 3], [1, 1, 0, 2, 0, 4])
+  assert units.tolist() == [1, 1, 0, 4, 4]
+
+
+def test_kmeans_baseline_finds_separated_clusters_and_quantizes_its_own_rows_exactly():
+  rng = np.random.default_rng(0)
+  # Two far clusters: from any two distinct rows Lloyd's iterations end at the clusters' means.
+  x = (np.array([[0.0, 0.0], [10.0, 5.0]])[np.arange(300) % 2]
+       + rng.normal(0, 0.1, (300, 2))).astype(np.float32)
+  for seed in range(3):
+    centres = np.asarray(measures.kmeans(x, 2, 5, seed=seed))
+    np.testing.assert_allclose(centres[np.argsort(centres[:, 0])], [x[0::2].mean(0),
+                                                                    x[1::2].mean(0)], atol=1e-4)
+  index, distance = measures.nearest(x, centres, chunk=64)   # several chunks
+  np.testing.assert_allclose(distance, np.linalg.norm(x - centres[index], axis=1), rtol=1e-4,
+                             atol=1e-3)
+  # As many centres as rows: every row is a centre, and nothing is left to quantize.
+  _, distance = measures.nearest(x[:20], measures.kmeans(x[:20], 20, 2, seed=1))
+  np.testing.assert_allclose(distance, 0.0, atol=1e-3)
+
+
+def test_fashion_map_measures_on_mock_data(tmp_path, monkeypatch):
+  """The tiny config of fashion_som*.py through the claims' measure on mock Fashion-MNIST: the
+  run, its eval, k-means beside it, the labelled units, and the map's pictures."""
+  monkeypatch.setattr(harness, 'ARMS_CACHE', str(tmp_path / 'arms'))
+
+  def tiny():
+    config = fashion_som.get_config('tiny')
+    with config.unlocked():
+      config.plots = True
+    return config
+  with tfds.testing.mock_data(num_examples=16):
+    found = measures.fashion_map(tiny, 0, tmp_path / 'run', [], kmeans_iterations=2)
+  assert 0 < found['kmeans_quantization_error'] < np.inf and found['quantization_error'] > 0
+  assert 0 <= found['topographic_error'] <= 1 and 0 <= found['label_accuracy'] <= 1
+  for picture in ('u_matrix.png', 'prototypes.png', 'hit_map.png'):
+    assert (tmp_path / 'run' / 'plots' / picture).exists(), picture

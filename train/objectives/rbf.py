@@ -19,14 +19,22 @@ and 2 are exactly batch k-means followed by the least-squares solution. All sums
 
 The logs show the optimizer's learning rate only for phase-3 steps (`logged_schedule`).
 
+Classification (`classes` > 0): the targets are integer labels under `target_key`, fitted as
+one-hot vectors of `classes` entries (least squares, and the fine-tuning's squared error, on those);
+the predicted class is the largest output (Moody & Darken's and Broomhead & Lowe's networks fit
+real-valued outputs; one-hot targets make them classifiers).
+
 Metrics: `loss` is the batch MSE of the network after the step, `inertia` the k-means objective
 (mean squared distance to the nearest centre). Eval reports per target `mse_<name>` and
 `nmse_<name>` (the MSE over the variance of that target in the training data), and `summarize`
-adds the non-dimensional error index of the time-series literature, `ndei_<name>` = sqrt(nmse).
+adds the non-dimensional error index of the time-series literature, `ndei_<name>` = sqrt(nmse);
+a classifier reports `loss` (the MSE against the one-hot targets) and `accuracy` instead, and the
+confusion matrix of the eval split as a picture.
 
 objective_args: kmeans_steps (20), fit_steps (1), width (0 = nearest-neighbour heuristic),
 width_scale (1.0), neighbours (2), ridge (1e-6), input_key ('inputs'), target_key ('targets'),
-target_index (which target columns; default all), target_names (metric names; default t0, t1, ...).
+target_index (which target columns; default all), target_names (metric names; default t0, t1, ...),
+classes (0: regression; K > 0: classification into K classes).
 """
 
 import math
@@ -36,6 +44,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from train.errors import UserError
+from train.objectives import classification
 from train.objectives.arguments import Arg
 from train.objectives.arguments import resolve
 from train.state import TrainState
@@ -49,8 +59,11 @@ def squared_distances(x, c):
 def kmeans_step(x, centres):
   """One Lloyd iteration: (new centres, inertia of the old ones). Empty clusters stay put."""
   d2 = squared_distances(x, centres)
-  onehot = jax.nn.one_hot(jnp.argmin(d2, -1), centres.shape[0], dtype=x.dtype)
-  sums, counts = onehot.T @ x, onehot.sum(0)[:, None]
+  # Sums per cluster by scatter-add, not a one-hot matmul (as costly as the distances); over a
+  # sharded batch XLA adds each device's part and all-reduces the [k, D] sums.
+  nearest, k = jnp.argmin(d2, -1), centres.shape[0]
+  sums = jax.ops.segment_sum(x, nearest, k)
+  counts = jax.ops.segment_sum(jnp.ones(x.shape[0], x.dtype), nearest, k)[:, None]
   new = jnp.where(counts > 0, sums / jnp.maximum(counts, 1), centres)
   return new, d2.min(-1).mean()
 
@@ -80,6 +93,7 @@ class RBFObjective:
       'target_key': Arg('targets', str),
       'target_index': Arg((), tuple),
       'target_names': Arg((), tuple),
+      'classes': Arg(0, int),
   }
 
   def __init__(self, config, model, tx):
@@ -95,11 +109,17 @@ class RBFObjective:
     self.target_key = a.target_key
     self.target_index = tuple(a.target_index)
     self.target_names = tuple(a.target_names)
+    self.classes = int(a.classes)
+    if self.classes and self.classes != model.num_outputs:
+      raise UserError(f'objective_args.classes={self.classes} but the model has '
+                      f'{model.num_outputs} outputs (config.model.num_outputs): one per class')
 
   # -- helpers ----------------------------------------------------------------------------------
   def xy(self, batch):
     x = batch[self.input_key]
     x = x.reshape(x.shape[0], -1).astype(jnp.float32)
+    if self.classes:   # integer labels -> one-hot targets
+      return x, jax.nn.one_hot(batch[self.target_key].reshape(-1), self.classes)
     y = batch[self.target_key].astype(jnp.float32)
     y = y.reshape(y.shape[0], -1)
     if self.target_index:
@@ -165,8 +185,9 @@ class RBFObjective:
              + (state.step >= self.kmeans_steps + self.fit_steps).astype(jnp.int32))
     params, model_state, opt_state = jax.lax.switch(
         phase, (self._kmeans, self._least_squares, self._fine_tune), state, x, y)
-    loss = jnp.mean(jnp.square(self.predict(params, x) - y))
-    inertia = squared_distances(x, params['units']['centres']).min(-1).mean()
+    pred, d2 = self.model.apply({'params': params}, x, method='outputs_and_distances')
+    loss = jnp.mean(jnp.square(pred - y))
+    inertia = d2.min(-1).mean()
     new = state.replace(step=state.step + 1, params=params, opt_state=opt_state,
                         model_state=model_state)
     return new, {'loss': loss, 'inertia': inertia, 'phase': phase.astype(jnp.float32)}
@@ -182,9 +203,15 @@ class RBFObjective:
 
   def eval_step(self, state: TrainState, batch):
     x, y = self.xy(batch)
-    err2 = jnp.square(self.predict(state.params, x) - y) * batch['mask'][:, None]
-    var = self.target_variance(state)
+    pred = self.predict(state.params, x)
+    err2 = jnp.square(pred - y) * batch['mask'][:, None]
     sums = {'loss': err2.mean(-1).sum(), 'count': batch['mask'].sum()}
+    if self.classes:
+      labels = batch[self.target_key].reshape(-1)
+      correct = (jnp.argmax(pred, -1) == labels).astype(jnp.float32)
+      return {**sums, 'accuracy': (correct * batch['mask']).sum(),
+              **classification.confusion_table(pred, labels, batch['mask'])}
+    var = self.target_variance(state)
     for i, name in enumerate(self.names(y.shape[1])):
       sums[f'mse_{name}'] = err2[:, i].sum()
       sums[f'nmse_{name}'] = err2[:, i].sum() / var[i]
@@ -198,9 +225,17 @@ class RBFObjective:
         out['ndei_' + key[len('nmse_'):]] = math.sqrt(max(value, 0.0))
     return out
 
+  def plot_tables(self, tables, directory, label_names=()):
+    return classification.draw_confusion(tables, directory, label_names)
+
   def plots(self, state, batch, directory):
+    from train import plots
     from train.objectives import rbf_pictures
     x, y = self.xy(batch)
+    if self.classes:
+      guess = jnp.argmax(self.predict(state.params, x), -1)
+      return [plots.prediction_grid(batch[self.input_key], batch[self.target_key], guess,
+                                    directory / 'predictions.png')]
     keep = np.asarray(batch['mask']) > 0
     pred = np.asarray(self.predict(state.params, x))[keep]
     y = np.asarray(y)[keep]

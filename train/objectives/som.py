@@ -26,7 +26,8 @@ objective_args:
     (random examples of the first batch) or 'pca' (a plane spanned by the first batch's two
     principal components, Kohonen's linear initialization)
   standardize: scale inputs by the first batch's mean and standard deviation (kept in the state)
-  input_key (default 'image'), label_key (default 'label') for the hit map
+  input_key (default 'image'), label_key (default 'label') for the hit map and the U-matrix's labels
+  label_names (default none): the classes' names, for the legend of the labelled U-matrix
 """
 
 import jax
@@ -55,6 +56,7 @@ class SOMObjective:
       'standardize': Arg(False, bool),
       'input_key': Arg('image', str),
       'label_key': Arg('label', str),
+      'label_names': Arg((), tuple),
   }
 
   def __init__(self, config, model, tx):
@@ -73,6 +75,7 @@ class SOMObjective:
     self.standardize = bool(a.standardize)
     self.input_key = a.input_key
     self.label_key = a.label_key
+    self.label_names = tuple(a.label_names)
     self.num_steps = config.num_steps
     pos = np.asarray(som_model.grid_positions(rows, cols))
     # Squared grid distances between all pairs of units; small (units^2), fixed by the model.
@@ -169,12 +172,26 @@ class SOMObjective:
             'topographic_error': (te * mask).sum(), 'count': mask.sum()}
 
   def plots(self, state, batch, directory):
+    from train import plots
     from train.objectives import som_pictures
     _, _, bmu = self.bmus(state, batch)
     names = None
     if self.config.data.name == 'nnzoo_iris':
       from train.datasets import iris
       names = list(iris.FEATURE_NAMES)
+    x = batch[self.input_key]
+    # Image inputs: the prototypes drawn as images (a plane per pixel would say little).
+    shape = x.shape[1:3] if plots.images_problem(x) is None and x.shape[3:] in ((), (1,)) else None
+    planes = directory / ('prototypes.png' if shape else 'component_planes.png')
     return som_pictures.maps(state.params['prototypes'], (self.model.rows, self.model.cols), bmu,
                              batch.get(self.label_key), batch['mask'], directory / 'u_matrix.png',
-                             directory / 'component_planes.png', directory / 'hit_map.png', names)
+                             planes, directory / 'hit_map.png', names, self.label_names, shape)
+
+
+def majority_labels(bmu, labels, units: int) -> np.ndarray:
+  """[units] the class most of the examples that a unit wins belong to (ties: the smallest
+  class), -1 for a unit that wins none; `bmu` and `labels` are per example."""
+  bmu, labels = np.asarray(bmu, np.int64), np.asarray(labels, np.int64)
+  counts = np.zeros((units, int(labels.max(initial=0)) + 1), np.int64)
+  np.add.at(counts, (bmu, labels), 1)
+  return np.where(counts.sum(1) > 0, counts.argmax(1), -1)
