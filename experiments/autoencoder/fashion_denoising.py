@@ -22,6 +22,12 @@ from experiments import harness
 from experiments.autoencoder import fashion_ae
 from experiments.autoencoder import measures
 
+# The threshold (0.8x) was set before any run. Calibration, seed 0 alone (python -m
+# experiments.reproduce experiments/autoencoder/fashion_denoising.py --seeds 0, at commit 39f6eb3):
+# squared error per masked test image DAE 9.531, AE 19.112, ratio 0.499 (the AE gets 7.710 from
+# clean inputs); both runs 8.4 minutes on 2 busy cores, or half that when fashion_ae.py's run of
+# the seed is read back.
+
 
 def get_config(arg: str = ''):
   c = fashion_ae.get_config('tiny' if arg == 'tiny' else 'full' if arg == 'full' else '')
@@ -71,5 +77,6 @@ def get_record():
                   'or clean ones (AE, fashion_ae.py\'s runs), both scored against the clean test '
                   'images given the same 25%-masked ones; CPU',
           metric='test MSE(DAE) / MSE(AE) on masked inputs', threshold=0.8, direction='<=',
-          seeds=(0, 1, 2), measure=measure, minutes=40.0),
+          seeds=(0, 1, 2), measure=measure, minutes=25.0),
+      notes='seed-0 calibration at 39f6eb3: DAE 9.531 vs AE 19.112 per masked test image (0.499)',
   )

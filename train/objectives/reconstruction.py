@@ -7,8 +7,8 @@ Gaussian reconstruction term summed over elements plus the KL divergence of the 
 N(0, I) (Kingma & Welling 2014, eq. 10); 'mse' is still reported so models compare on one scale.
 Its eval loss is the negative ELBO as the paper reports it: the decoder sees one sample of each
 posterior (drawn from a fixed key, so every evaluation and every model sees the same noise), the
-Monte Carlo estimate of the expected reconstruction term; decoding the posterior mean instead would
-score a different, smaller number that bounds nothing.
+Monte Carlo estimate of the expected reconstruction term; decoding the posterior mean instead
+scores another number, which bounds nothing.
 
 Denoising (Vincent et al. 2008): the network sees a corrupted input and is scored against the clean
 one. objective_args:
