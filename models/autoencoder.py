@@ -7,8 +7,11 @@ Gaussian posterior, the code is sampled from it; Kingma & Welling 2014, "Auto-en
 Bayes").
 
 Every module returns a dict: 'reconstruction' (the input's shape, in [0, 1] when `output` is
-'sigmoid') and 'code' (the code the decoder saw at eval time: the posterior mean for a VAE); a VAE
-adds 'mean' and 'logvar'. Reconstruction losses live in train/objectives/reconstruction.py.
+'sigmoid') and 'code' (the posterior mean for a VAE); a VAE adds 'mean' and 'logvar'. A VAE's
+decoder sees a sample of the posterior in training, its mean at eval unless `sample=True` is passed
+(an ELBO estimate needs the sample, a picture of reconstructions the mean). `decoder(shape)` is the
+decoder alone, to apply to `params['decoder']` (samples from the prior, a walk through the code
+space). Reconstruction losses live in train/objectives/reconstruction.py.
 
 `dtype='bfloat16'` computes the layers in bf16 (float32 parameters). The output nonlinearity is
 taken in float32: a bf16 sigmoid rounds to exactly 0 or 1 within 2^-9 of them, where the Bernoulli
@@ -108,26 +111,31 @@ class Autoencoder(nn.Module):
   variational: bool = False     # encoder gives mean and log-variance; the code is sampled
   dtype: str = 'float32'        # compute dtype ('bfloat16': mixed precision, float32 parameters)
 
+  @nn.nowrap
+  def decoder(self, shape: Sequence[int]):
+    """The decoder to inputs of `shape` (without the batch axis), the submodule named 'decoder'."""
+    if self.kind == 'dense':
+      return DenseDecoder(tuple(reversed(self.hidden)), tuple(shape), self.activation,
+                          self.output, self.dtype, name='decoder')
+    if self.kind == 'conv':
+      return ConvDecoder(self.hidden, tuple(shape), self.activation, self.output, self.dtype,
+                         name='decoder')
+    raise ValueError(f'Autoencoder.kind must be dense or conv, got {self.kind!r}')
+
   @nn.compact
-  def __call__(self, x, train: bool = False):
+  def __call__(self, x, train: bool = False, sample: bool | None = None):
     width = 2 * self.code if self.variational else self.code
-    shape = x.shape[1:]
     if self.kind == 'dense':
       encoder = DenseEncoder(self.hidden, width, self.activation, self.dtype, name='encoder')
-      decoder = DenseDecoder(tuple(reversed(self.hidden)), shape, self.activation, self.output,
-                             self.dtype, name='decoder')
-    elif self.kind == 'conv':
-      encoder = ConvEncoder(self.hidden, width, self.activation, self.dtype, name='encoder')
-      decoder = ConvDecoder(self.hidden, shape, self.activation, self.output, self.dtype,
-                            name='decoder')
     else:
-      raise ValueError(f'Autoencoder.kind must be dense or conv, got {self.kind!r}')
+      encoder = ConvEncoder(self.hidden, width, self.activation, self.dtype, name='encoder')
+    decoder = self.decoder(x.shape[1:])
     h = encoder(x)
     out = {}
     if self.variational:
       mean, logvar = jnp.split(h, 2, axis=-1)
-      # Sampling needs the 'noise' rng in training; at eval the decoder sees the posterior mean.
-      if train:
+      # Sampling needs the 'noise' rng; by default only in training (eval decodes the mean).
+      if train if sample is None else sample:
         eps = jax.random.normal(self.make_rng('noise'), mean.shape).astype(mean.dtype)
         z = mean + jnp.exp(0.5 * logvar) * eps
       else:

@@ -12,6 +12,9 @@ def test_family_pictures_draw(tmp_path):
       reconstruction_pictures.reconstruction_grid(images, images * 0.5, images, tmp_path / 'r.png'),
       reconstruction_pictures.code_scatter(rng.normal(size=(6, 5)), labels, mask,
                                            tmp_path / 'c.png'),
+      reconstruction_pictures.sample_grid(images, tmp_path / 's.png'),
+      reconstruction_pictures.latent_walk(rng.uniform(size=(9, 8, 8, 1)), 3, (0, 1),
+                                          tmp_path / 'w.png'),
       gan_pictures.sample_grid(images * 2 - 1, tmp_path / 'g.png'),
       gan_pictures.samples_over_density(rng.normal(size=(20, 2)), rng.normal(size=(20, 2)),
                                         np.zeros((2, 2)), tmp_path / 'd.png'),
@@ -20,7 +23,7 @@ def test_family_pictures_draw(tmp_path):
       rbf_pictures.prediction_vs_truth(rng.normal(size=(10, 2)), rng.normal(size=(10, 2)),
                                        ['a', 'b'], tmp_path / 'v.png'),
   ]
-  assert len(drawn) == 8
+  assert len(drawn) == 10
   for path in drawn:
     assert path.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n', path
   assert sorted(p.name for p in tmp_path.iterdir()) == sorted(p.name for p in drawn)

@@ -73,6 +73,20 @@ def show_image(ax, img):
   ax.axis('off')
 
 
+def image_grid(images, path, cols: int = 8):
+  """Images in [0, 1] in rows of `cols` (samples of a generative model)."""
+  if not fits_images(images, path):
+    return None
+  images = np.clip(np.asarray(images), 0, 1)
+  rows = -(-len(images) // cols)
+  fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
+  for ax in axes.flat:
+    ax.axis('off')
+  for ax, img in zip(axes.flat, images):
+    show_image(ax, img)
+  return save(fig, path)
+
+
 def learning_curves(rows: list[dict], path):
   """One panel per metric, train and eval lines over steps (a line each per member in a run of
   members, whose rows carry a `member` field)."""

@@ -23,6 +23,60 @@ def pca_test_mse(config, code: int) -> float:
   return float(np.mean(np.square(recon - test)))
 
 
+def masked_test_mse(config, state, level: float) -> float:
+  """Test MSE (mean over pixels, then images) against the clean images of the autoencoder in
+  `state` given the eval split with a fraction `level` of its pixels zeroed. The masks are the
+  ones the reconstruction objective's evaluation draws (train/objectives/reconstruction.py: one
+  fixed key for each eval batch of config.data.eval_batch_size, the last one padded), so a model
+  trained without corruption is scored on the very inputs a denoising one's eval sees."""
+  import jax
+  import models
+  from train.objectives import reconstruction
+  images, _ = test_images(config)
+  size = int(config.data.eval_batch_size)
+  key = jax.random.PRNGKey(int(config.objective_args.get('eval_seed', 0)))
+  model = models.build(config.model)
+  variables = {'params': state.params, **state.model_state}
+
+  @jax.jit
+  def errors(x):
+    seen = reconstruction.corrupt(x, 'mask', level, key)
+    r = model.apply(variables, seen, train=False)['reconstruction']
+    return jax.numpy.square(r - x).reshape(len(x), -1).sum(-1)
+  found = []
+  for i in range(0, len(images), size):
+    x = images[i:i + size]
+    padded = np.concatenate([x, np.zeros((size - len(x),) + x.shape[1:], x.dtype)])
+    found.append(np.asarray(errors(padded))[:len(x)])
+  return float(np.concatenate(found).astype(np.float64).mean() / np.prod(images.shape[1:]))
+
+
+MASKED = 0.25   # the fraction of test pixels zeroed for the denoising comparison on Fashion-MNIST
+
+
+def trained_with_masked_error(config, seed: int, workdir, overrides=()) -> dict:
+  """The eval metrics of `config` trained with `seed` in `workdir`, and 'masked_mse': its test
+  MSE against the clean images when given them with MASKED of their pixels zeroed
+  (masked_test_mse). A run of the same config and seed at this commit is read back
+  (harness.cached_eval), so fashion_ae.py and fashion_denoising.py share the plain autoencoder's
+  runs."""
+  from experiments import harness
+
+  def masked(summary, workdir):   # cached_eval has applied the overrides to `config` by now
+    del workdir
+    return {'masked_mse': masked_test_mse(config, summary['state'], MASKED)}
+  return harness.cached_eval(config, seed, workdir, overrides, extra=masked)
+
+
+def bernoulli_pixels_nll(config) -> float:
+  """Test negative log-likelihood (nats per image) of independent Bernoulli pixels whose means
+  are the train pixels' means, clipped as the VAE's likelihood clips its own (the baseline a VAE
+  with a Bernoulli decoder must beat: a model of no dependence between pixels)."""
+  p = np.clip(split_arrays(config, config.data.train_split).mean(0), 1e-6, 1 - 1e-6)
+  test = split_arrays(config, config.data.eval_split)
+  return float(-(test * np.log(p) + (1 - test) * np.log1p(-p)).sum(-1).mean())
+
+
 # -- One-class anomaly detection (Ruff et al. 2018's protocol) ------------------------------------
 
 def test_images(config):

@@ -8,19 +8,10 @@ from train import plots
 
 def sample_grid(images, path, cols: int = 8):
   """A fixed-noise grid of generated images ([0, 1], or [-1, 1] from a tanh generator)."""
-  if not plots.fits_images(images, path):   # vectors that are neither images nor 2-D points
-    return None
   images = np.asarray(images)
   if images.min() < 0:
     images = (images + 1) / 2
-  images = np.clip(images, 0, 1)
-  rows = -(-len(images) // cols)
-  fig, axes = plots.plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
-  for ax in axes.flat:
-    ax.axis('off')
-  for ax, img in zip(axes.flat, images):
-    plots.show_image(ax, img)
-  return plots.save(fig, path)
+  return plots.image_grid(images, path, cols)
 
 
 def samples_over_density(real, fake, centres, path):

@@ -1,5 +1,6 @@
 """The autoencoders' pictures (the `reconstruction` objective): inputs, corrupted inputs and
-reconstructions, and the codes of an eval batch in 2-D."""
+reconstructions, the codes of an eval batch in 2-D, and a VAE's samples and walk through its code
+space."""
 
 import numpy as np
 
@@ -45,4 +46,40 @@ def code_scatter(codes, labels, mask, path):
   else:
     ax.scatter(codes[:, 0], codes[:, 1], s=8)
   ax.set_title(f'{dims}-d codes of the eval batch' + (' (first 2 PCs)' if dims > 2 else ''))
+  return plots.save(fig, path)
+
+
+def sample_grid(images, path):
+  """A VAE's decoded draws from the prior N(0, I)."""
+  return plots.image_grid(images, path)
+
+
+def walk_codes(means, n: int):
+  """((i, j), codes [n * n, D]): a walk through the plane of the two code dimensions whose
+  posterior means vary most over `means` [B, D] (the ones the model uses), the others held at 0;
+  each of the two runs over the inverse Gaussian CDF of n evenly spaced quantiles in (0, 1), so
+  the grid covers the prior as Kingma & Welling's Figure 4 does. Row r, column c of the picture
+  is codes[r * n + c]: dimension i down the rows, j along the columns."""
+  from scipy import special
+  means = np.asarray(means, np.float64)
+  if means.shape[1] < 2:
+    raise ValueError(f'a 2-D walk needs a code of 2 or more dimensions, got {means.shape[1]}')
+  i, j = (int(d) for d in np.argsort(-means.var(0), kind='stable')[:2])
+  values = special.ndtri((np.arange(n) + 0.5) / n)
+  codes = np.zeros((n, n, means.shape[1]), np.float32)
+  codes[:, :, i] = values[:, None]
+  codes[:, :, j] = values[None, :]
+  return (i, j), codes.reshape(n * n, -1)
+
+
+def latent_walk(images, n: int, plane, path):
+  """The decoded walk of walk_codes: an n x n grid, its axes naming the two code dimensions."""
+  if not plots.fits_images(images, path):
+    return None
+  images = np.clip(np.asarray(images), 0, 1)
+  fig, axes = plots.plt.subplots(n, n, figsize=(n * 0.75, n * 0.75), squeeze=False)
+  for ax, img in zip(axes.flat, images):
+    plots.show_image(ax, img)
+  fig.supylabel(f'z[{plane[0]}], rising downwards (other dimensions 0)', fontsize=8)
+  fig.supxlabel(f'z[{plane[1]}], rising to the right', fontsize=8)
   return plots.save(fig, path)
