@@ -1,5 +1,6 @@
 """What experiment configs share: one seeded training run, a paired comparison of two configs on
-the same seed (with an optional cache of finished runs), and the error of a config's argument
+the same seed (with an optional cache of finished runs, and one that keeps a run's checkpoint for
+the runs that start from it), and the error of a config's argument
 switch. Imports nothing heavy at load: every config imports it, and configs are loaded before
 JAX starts."""
 
@@ -70,6 +71,29 @@ def cached_eval(config, seed: int, workdir, overrides=(), extra=None) -> dict:
   cached.write_text(json.dumps({**summary, 'eval': evaluation}, indent=2))
   tally.also_at(cached.parent)
   return evaluation
+
+
+def cached_run(config, seed: int, workdir, overrides=()):
+  """(final eval metrics, directory of the finished run) of `config` trained with `seed`: for a run
+  that others start from (its checkpoint is their config.init_from.workdir), which cached_eval's
+  cache does not keep. At a clean commit the run lies in ARMS_CACHE under a key of the commit and
+  the config, so the claims that share it train it once per commit and the runs started from it
+  name the same directory (and so the same cached_eval key); a kill midway goes on from its last
+  checkpoint (provenance.train_or_reuse). In a changed tree it is trained in `workdir`, read back
+  only by the process that trained it."""
+  import hashlib
+  from etils import epath
+  from experiments import provenance
+  from train import config as config_lib
+  with config.unlocked():
+    config.seed = seed
+  config_lib.apply_overrides(config, list(overrides))
+  here = provenance.reusable_commit()
+  where = epath.Path(workdir)
+  if here is not None:
+    key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}\ncheckpoint'.encode())
+    where = epath.Path(ARMS_CACHE) / f'run-{key.hexdigest()[:16]}'
+  return provenance.train_or_reuse(config, where)['eval'], where
 
 
 def compare(config_a, config_b, key: str, seed: int, workdir, overrides=(), names=('a', 'b')):

@@ -60,6 +60,9 @@ VARIANTS = {
     # dropout 0.4; 3.27M parameters on 28x28x1.
     'fashion2conv': (CNN, dict(features=(32, 64), kernel=5, pool='max', dense=(1024,),
                                dropout=0.4)),
+    # Four trainable layers before the head (Conv_0-2, Dense_0; head Dense_1) for Yosinski et
+    # al. 2014's protocol at small scale on 28x28 (n = 1..4 layers copied between halves).
+    'transfer4': (CNN, dict(features=(16, 32, 32), pool='max', dense=(64,))),
     # 'small' with batch norm (Ioffe & Szegedy 2015): exercises the engine's model-state path.
     'small_bn': (CNN, dict(features=(32, 64), dense=(256,), batch_norm=True)),
     # Sabour, Frosst & Hinton 2017, Section 5 baseline (28x28 MNIST): Conv 256, 256, 128 5x5 stride

@@ -179,6 +179,35 @@ def test_cached_arm_is_read_back_at_its_commit_only(stub_training, monkeypatch, 
   assert len(stub_training) == 4 and tally.counts()['runs_reused'] == 0
 
 
+def test_cached_run_keeps_a_source_where_every_claim_of_its_commit_finds_it(
+    stub_training, monkeypatch, tmp_path):
+  """A source net (whose checkpoint other runs start from) lies in the cache at a clean commit,
+  the same directory from any claim's workdir, trained once; a changed tree trains it in the
+  workdir, read back only by the invocation that trained it."""
+  monkeypatch.setattr(harness, 'ARMS_CACHE', str(tmp_path / 'arms'))
+  config = lambda: config_lib.base_config()  # noqa: E731
+  _at(monkeypatch, 'aaaaaaaaaa')
+  found, where = harness.cached_run(config(), 1, tmp_path / 'claim1' / 'src')
+  assert found == {'accuracy': 0.51} and where.parent == tmp_path / 'arms'
+  assert stub_training == [str(where)]
+  _at(monkeypatch, 'aaaaaaaaaa')   # another claim, same commit: read back, same directory
+  assert harness.cached_run(config(), 1, tmp_path / 'claim2' / 'src') == (found, where)
+  assert len(stub_training) == 1 and tally.counts()['reused_commits'] == ['aaaaaaaaaa']
+  assert harness.cached_run(config(), 2, tmp_path / 'claim2' / 'src')[1] != where   # the seed
+  assert harness.cached_run(config(), 1, tmp_path / 'c', ['--config.num_steps=7'])[1] != where
+  _at(monkeypatch, 'bbbbbbbbbb')   # newer code trains its own
+  assert harness.cached_run(config(), 1, tmp_path / 'claim2' / 'src')[1] != where
+  assert len(stub_training) == 4
+  _at(monkeypatch, 'bbbbbbbbbb+dirty')
+  _, here = harness.cached_run(config(), 1, tmp_path / 'claim3' / 'src')
+  assert here == tmp_path / 'claim3' / 'src' and len(stub_training) == 5
+  harness.cached_run(config(), 1, tmp_path / 'claim3' / 'src')   # this invocation's own
+  assert len(stub_training) == 5
+  _at(monkeypatch, 'bbbbbbbbbb+dirty')   # the next invocation trains it again
+  harness.cached_run(config(), 1, tmp_path / 'claim3' / 'src')
+  assert len(stub_training) == 6
+
+
 def test_finished_run_in_a_workdir_is_reused_at_its_commit_or_when_trained_here(
     stub_training, monkeypatch, tmp_path):
   config = config_lib.base_config()

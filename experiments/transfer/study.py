@@ -57,11 +57,23 @@ def target_config(seed: int, layers: int, mode: str, per_class: int, source: str
   c.data.batch_size = 40
   c.num_steps = 600
   c.ckpt_every = 600
+  return copy_layers(c, tuple(f'Dense_{i}' for i in range(len(HIDDEN))), layers, mode, source)
+
+
+def copy_layers(c, layers, n: int, mode: str, source: str):
+  """`c` with the first `n` of `layers` (parameter prefixes such as 'Conv_0', input side first)
+  loaded from the run in `source`: mode 'frozen' keeps them fixed, 'finetune' trains them on,
+  'scratch' loads nothing. The other layers (the head among them) start fresh."""
+  if mode not in ('scratch', 'frozen', 'finetune'):
+    raise ValueError(f'mode {mode!r}: use scratch, frozen or finetune')
+  if not 0 <= n <= len(layers):
+    raise ValueError(f'{n} copied layers: the net has {len(layers)} ({", ".join(layers)})')
   if mode != 'scratch':
+    copied = tuple(f'^{name}/' for name in layers[:n])
     c.init_from.workdir = source
-    c.init_from.load = tuple(f'^Dense_{i}/' for i in range(layers))
+    c.init_from.load = copied
     if mode == 'frozen':
-      c.optimizer.freeze = tuple(f'^Dense_{i}/' for i in range(layers))
+      c.optimizer.freeze = copied
   return c
 
 
