@@ -188,6 +188,7 @@ def tiny_measures(tmp_path, monkeypatch):
     c = cnn2.get_config('tiny')
     with c.unlocked():
       c.num_steps, c.data.batch_size, c.data.eval_batch_size = 1, 8, 8
+      c.model.variant = 'tiny'
     return c
 
   def tiny_vae():
@@ -200,7 +201,7 @@ def tiny_measures(tmp_path, monkeypatch):
   monkeypatch.setattr(measures, 'vae_config', tiny_vae)
 
 
-@pytest.mark.slow  # ~40 s (compiles a GAN, a classifier and a VAE on 8 devices): in CI, .ci/run
+@pytest.mark.slow  # ~40 s (compiles a GAN, a classifier and a VAE): in CI, .ci/run
 def test_fashion_gan_claims_measure_in_one_step(tmp_path, tiny_measures):
   """Every claim's number is the ratio or share it names; the DCGAN claims read one GAN run and
   all read one classifier (trained by the first, read back by the others), and the run keeps a
@@ -209,17 +210,16 @@ def test_fashion_gan_claims_measure_in_one_step(tmp_path, tiny_measures):
     ratio, seen = fashion_dcgan.measure(0, tmp_path / 'a', ONE_STEP)
     share, classes = fashion_dcgan_classes.measure(0, tmp_path / 'b', ONE_STEP)
     versus, both = fashion_dcgan_vs_vae.measure(0, tmp_path / 'c', ONE_STEP)
-    wgan, _ = fashion_wgan_gp.measure(0, tmp_path / 'd', ONE_STEP + [
-        '--config.data.batch_size=40'])
   assert ratio == pytest.approx(seen['fd'] / seen['fd_gaussian'])
-  assert seen['fd'] > 0 and seen['fd_gaussian'] > 0 and seen['fd_train_images'] >= 0
+  # Mock data's splits hold the same images: real images score 0, up to rounding.
+  assert seen['fd'] > 0 and seen['fd_gaussian'] > 0 and abs(seen['fd_train_images']) < 1e-5
   assert 0 <= seen['classifier_accuracy'] <= 1
   assert len(seen['class_shares']) == 10 and sum(seen['class_shares']) == pytest.approx(1.0)
   assert share == min(classes['class_shares']) == seen['min_class_share']
   assert both['fd_dcgan'] == seen['fd'] and versus == pytest.approx(seen['fd'] / both['fd_vae'])
-  assert both['fd_vae'] > 0 and np.isfinite(wgan) and wgan > 0
+  assert both['fd_vae'] > 0 and both['fd_vae'] != seen['fd']
   pictures = {p.name for p in (tmp_path / 'a' / 'gan' / 'plots').glob('samples*.png')}
   assert pictures == {'samples.png', 'samples_step0000001.png'}
   trained = {p.parent.relative_to(tmp_path).as_posix()
              for p in tmp_path.glob('[abcd]/*/summary.json')}
-  assert trained == {'a/classifier', 'a/gan', 'c/vae', 'd/gan'}
+  assert trained == {'a/classifier', 'a/gan', 'c/vae'}
