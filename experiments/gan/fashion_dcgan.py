@@ -17,9 +17,9 @@ clipped to [0, 1]; the FD of 10,000 real training images is printed beside it as
 
 Time (an estimate, not yet measured at full length): a step took 0.32 CPU-seconds in a 20-step
 timing on a shared 2-core host, where cnn2.py's step took 0.25 against the 0.24 s a step of its
-recorded run on 2 quiet cores; so 3750 steps ~19 minutes a seed, ~20.5 with the 5 evaluations
-and the scoring (40,000 images through the classifier, the Gaussian's fit); 3 seeds and the
-classifier's one run (~11 minutes: cnn2.py's record) ~75 minutes (`minutes`). A later claim at
+recorded run on 2 quiet cores; so 3750 steps ~19 minutes a seed at that ratio, ~20.5 with the 5
+evaluations and the scoring (40,000 images through the classifier, the Gaussian's fit); 3 seeds and
+the classifier's one run (~11 minutes: cnn2.py's record) ~75 minutes (`minutes`). A later claim at
 the same commit reads the classifier and the GAN runs back.
 
 No published Fashion-MNIST number: the threshold (0.5) is the one set before any run. The seed-0
