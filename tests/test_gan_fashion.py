@@ -160,7 +160,8 @@ def test_claim_config_step_traces_on_mock_fashion_mnist(get_config):
     eval_batch = next(pipeline.eval_batches())
   run = loop.build(c, mesh, batch)
   state, metrics = jax.eval_shape(run.objective.train_step, run.abstract_state, batch)
-  assert state.params['g']['Conv_1']['kernel'].shape == (3, 3, 64, 4)   # 4 x 1 channel
+  finest = c.model.get('g_hidden', (128, 64))[-1]   # dcgan28's widths unless the config halves them
+  assert state.params['g']['Conv_1']['kernel'].shape == (3, 3, finest, 4)   # 4 x 1 channel
   assert set(run.abstract_state.model_state['batch_stats']) == (
       {'g'} if c.objective_args.loss == 'wgan-gp' else {'g', 'd'})
   assert metrics['g_loss'].shape == () and metrics['d_loss'].shape == ()
