@@ -39,6 +39,14 @@ def cached_eval(config, seed: int, workdir, overrides=(), extra=None) -> dict:
   given code, config and seed, so this only saves time. Reuse is counted by train.tally, and so
   written into a recorded result.
   """
+  return cached_files(config, seed, workdir, overrides, extra)[0]
+
+
+def cached_files(config, seed: int, workdir, overrides=(), extra=None, keep=()):
+  """cached_eval's (metrics, directory): `keep` names files that `extra` wrote into the run's
+  workdir (a trained model's weights, say); they are cached with the metrics, and `directory`
+  holds them: the cache entry, or `workdir` where nothing is cached (a changed tree). A later
+  claim at the same commit then reads the files back instead of training again."""
   import hashlib
   import json
   import shutil
@@ -55,22 +63,25 @@ def cached_eval(config, seed: int, workdir, overrides=(), extra=None) -> dict:
     summary = seeded_run(config, seed, workdir)
     return {**summary['eval'], **(extra(summary, workdir) if extra else {})}
   if here is None:
-    return measured()
+    return measured(), epath.Path(workdir)
   measures = f'\n{extra.__module__}.{extra.__qualname__}' if extra else ''   # what is cached
+  measures += f'\nkeep {",".join(keep)}' if keep else ''   # (keys without files stay as they were)
   key = hashlib.sha256(f'{here}\n{config_lib.to_json(config)}{measures}'.encode()).hexdigest()[:16]
   cached = epath.Path(ARMS_CACHE) / key / 'summary.json'
   if cached.exists():
     print(f'    (reusing the finished run {cached.parent}, trained at {here})', flush=True)
     tally.reused(cached.parent, here)
-    return json.loads(cached.read_text())['eval']
+    return json.loads(cached.read_text())['eval'], cached.parent
   evaluation = measured()
   cached.parent.mkdir(parents=True, exist_ok=True)
   shutil.copy(epath.Path(workdir) / 'config.json', cached.parent / 'config.json')
+  for name in keep:   # before summary.json: an entry with a summary has its files
+    shutil.copy(epath.Path(workdir) / name, cached.parent / name)
   (cached.parent / provenance.RUN_COMMIT).write_text(here + '\n')
   summary = json.loads((epath.Path(workdir) / 'summary.json').read_text())
   cached.write_text(json.dumps({**summary, 'eval': evaluation}, indent=2))
   tally.also_at(cached.parent)
-  return evaluation
+  return evaluation, cached.parent
 
 
 def cached_run(config, seed: int, workdir, overrides=()):

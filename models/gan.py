@@ -132,6 +132,8 @@ class GAN(nn.Module):
   activation: str = 'relu'
   output: str = 'linear'
   batch_norm: bool = True                 # dcgan only
+  d_batch_norm: bool = True               # dcgan: also in the discriminator (off for WGAN-GP's
+                                          # critic, whose penalty is per example)
   sample_shape: Sequence[int] = ()        # () = the shape of the batch the module is built on
   dtype: str = 'float32'                  # compute dtype ('bfloat16': float32 parameters)
 
@@ -142,7 +144,7 @@ class GAN(nn.Module):
       self.d = MLPDiscriminator(self.d_hidden, self.activation, self.dtype)
     elif self.kind == 'dcgan':
       self.g = DCGenerator(self.g_hidden, shape, self.output, self.batch_norm, self.dtype)
-      self.d = DCDiscriminator(self.d_hidden, self.batch_norm, self.dtype)
+      self.d = DCDiscriminator(self.d_hidden, self.batch_norm and self.d_batch_norm, self.dtype)
     else:
       raise ValueError(f'GAN.kind must be mlp or dcgan, got {self.kind!r}')
 
@@ -171,4 +173,8 @@ VARIANTS = {
     # A small DCGAN for 8x8 grey digits in [0, 1]: 2x2 -> 4x4 -> 8x8.
     'dcgan_digits': (GAN, dict(kind='dcgan', latent=32, g_hidden=(64, 32), d_hidden=(32, 64),
                                output='sigmoid')),
+    # DCGAN for 28x28 grey images in [0, 1] (Fashion-MNIST): latent 100 as the paper's, generator
+    # 7x7x128 -> 14x14x64 -> 28x28x1, discriminator 64 -> 128 channels (28 -> 14 -> 7), one logit.
+    'dcgan28': (GAN, dict(kind='dcgan', latent=100, g_hidden=(128, 64), d_hidden=(64, 128),
+                          output='sigmoid')),
 }

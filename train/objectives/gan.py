@@ -15,11 +15,13 @@ critic update (make batch_size a multiple of n_critic x devices; a batch that do
 used whole by every critic update). Batch-norm statistics (DCGAN) live in model_state as {'g', 'd'}.
 
 Eval draws as many samples as there are eval examples from a fixed key and reports the
-discriminator's mean logit on real and generated data. For a 2-D ring of Gaussians
-(objective_args.ring_modes > 0, ring_radius, ring_std) it also reports `high_quality`: the fraction
-of samples within 3 std of a mode (Srivastava et al. 2017, VEEGAN), and `mode_<k>`: the fraction of
-samples that are high-quality and nearest mode k; `modes_covered` in experiments/gan/measures.py
-counts the modes holding at least 1% of the samples.
+discriminator's mean logit on real and generated data; its pictures of images are a grid of 64
+samples from the fixed key (plots/samples.png, and plots/samples_step<N>.png kept from each
+evaluation). For a 2-D ring of Gaussians (objective_args.ring_modes > 0, ring_radius, ring_std) it
+also reports `high_quality`: the fraction of samples within 3 std of a mode (Srivastava et al.
+2017, VEEGAN), and `mode_<k>`: the fraction of samples that are high-quality and nearest mode k;
+`modes_covered` in experiments/gan/measures.py counts the modes holding at least 1% of the
+samples.
 """
 
 import jax
@@ -199,7 +201,10 @@ class GANObjective:
       fake = self.samples(state, max(len(real), 512))
       centres = ring_centres(self.ring_modes, self.ring_radius) if self.ring_modes else None
       return [gan_pictures.samples_over_density(real, fake, centres, directory / 'samples.png')]
-    return [gan_pictures.sample_grid(self.samples(state, 64), directory / 'samples.png')]
+    # The latest grid, and one kept per evaluation: how the samples changed over training.
+    grid = np.asarray(self.samples(state, 64))
+    return [gan_pictures.sample_grid(grid, directory / 'samples.png'),
+            gan_pictures.sample_grid(grid, directory / f'samples_step{int(state.step):07d}.png')]
 
 
 def _merge(model_state, updates, net):
