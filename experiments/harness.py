@@ -4,7 +4,7 @@ the runs that start from it), and the error of a config's argument
 switch. Imports nothing heavy at load: every config imports it, and configs are loaded before
 JAX starts."""
 
-ARMS_CACHE = 'runs/capsnet_arms'   # finished runs read back by cached_eval at the same commit
+ARMS_CACHE = 'runs/cached_arms'   # finished runs any study reads back (cached_eval) at the same commit
 
 
 def unknown_argument(arg: str, *choices: str, note: str = '') -> ValueError:
