@@ -23,11 +23,7 @@ RESULTS = sorted(glob.glob(os.path.join(REPO, 'experiments', '*', 'results', '*.
 # Records that do not meet the rule yet: each fails the test below until it is recorded again
 # from a clean commit with fresh runs, and then its name is deleted here (strict: a record that
 # passes while listed fails, so the list cannot go stale).
-PENDING_RERECORD = {
-    # The last of the records that a changed tree or a cache of older runs made.
-    'sequence/adding_study': 'loop.finished_run read back finished runs of its workdir (a killed '
-                             'study resumed)',
-}
+PENDING_RERECORD = {}
 
 
 def _name(path):
