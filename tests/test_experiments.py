@@ -117,6 +117,7 @@ def test_every_claim_ci_runs_was_recorded_as_it_now_reads_with_a_margin_of_2():
   assert checked >= 10 and not problems, '\n'.join(problems)
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_reproduce_passes_on_the_default_experiment(data_dir, tmp_path):
   rc = reproduce.main(['experiments/zoo/cnn_digits.py', '--workdir', str(tmp_path), '--seeds', '0'])
   assert rc == 0

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 # A scan whose stacked outputs (200 x 128k floats = 100 MB) are a temporary of every call, as the
@@ -33,6 +35,7 @@ def _faults(**env):
   return out[1] == 'True', int(out[3])
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_retained_memory_ends_the_per_step_page_faults():
   applied, retained = _faults()
   opted_out, system = _faults(NNZOO_SYSTEM_MALLOC='1')

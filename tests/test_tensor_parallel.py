@@ -2,6 +2,7 @@
 device, and the run trains exactly like the data-parallel one."""
 
 import numpy as np
+import pytest
 
 from train import config as config_lib
 from train import data
@@ -24,6 +25,7 @@ def load(*overrides, tp=False):
   return c
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_tensor_parallel_splits_heads_and_mlp_and_trains_like_data_parallel(data_dir):
   rows, mesh = sharding_report.report_rows(load(tp=True))
   assert dict(mesh.shape) == {'data': 4, 'model': 2}

@@ -127,6 +127,7 @@ def autoencoder_source(data_dir, workdir, **model):
                       **{f'model.{k}': v for k, v in model.items()}), workdir)
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_dense_autoencoder_encoder_is_an_mlp_backbone(data_dir, tmp_path):
   """MLP Dense_0, Dense_1 <- the autoencoder's encoder/Dense_0, encoder/Dense_1; the encoder's
   code layer (encoder/Dense_2) and decoder are left behind; the MLP's head starts fresh."""
@@ -177,6 +178,7 @@ def test_conv_autoencoder_encoder_is_a_cnn_backbone(data_dir, tmp_path):
                                      'Dense_1/kernel']
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_batch_norm_statistics_come_with_their_layer(data_dir, tmp_path):
   """A CNN with batch norm: the rule that loads BatchNorm_0's scale and bias (an anchored regex
   over 'BatchNorm_0/scale') loads its running mean and variance too, not fresh zeros and ones."""

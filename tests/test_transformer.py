@@ -100,6 +100,7 @@ def test_seq2seq_greedy_is_argmax_of_its_own_prefix():
   np.testing.assert_array_equal(jnp.argmax(logits, -1), decoded)
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_explicit_attention_lever_is_the_same_function():
   """The `attention` lever: written-out softmax attention == jax.nn.dot_product_attention."""
   tokens = jnp.asarray(np.random.default_rng(0).integers(0, 50, size=(2, 12)))
@@ -120,6 +121,7 @@ def test_explicit_attention_lever_is_the_same_function():
                              jax.nn.dot_product_attention(q, k, v, mask=mask), rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.slow  # 10-35 s: in CI (.ci/run), out of the 10-minute default run
 def test_bfloat16_compute_keeps_float32_parameters_and_the_function():
   """model.dtype='bfloat16' (mixed precision): parameters stay float32 and identical to the float32
   model's, activations are bf16, and the logits agree with float32 to bf16 rounding."""
