@@ -4,7 +4,7 @@ the runs that start from it), and the error of a config's argument
 switch. Imports nothing heavy at load: every config imports it, and configs are loaded before
 JAX starts."""
 
-ARMS_CACHE = 'runs/cached_arms'   # finished runs any study reads back (cached_eval) at the same commit
+ARMS_CACHE = 'runs/cached_arms'   # finished runs every study reads back at the same commit
 
 
 def unknown_argument(arg: str, *choices: str, note: str = '') -> ValueError:
@@ -15,14 +15,19 @@ def unknown_argument(arg: str, *choices: str, note: str = '') -> ValueError:
   return ValueError(f'unknown argument {arg!r}; use {listed}{note}')
 
 
-def seeded_run(config, seed: int, workdir, overrides=()) -> dict:
-  """Trains `config` with `seed` and the `--config.KEY=VALUE` overrides in `workdir` (starting
-  over if it holds a run) and returns the run's summary (final `eval` metrics, `state`)."""
+def _seeded(config, seed: int, overrides) -> None:
+  """`config` with `seed` and the `--config.KEY=VALUE` overrides applied (in place)."""
   from train import config as config_lib
-  from train import loop
   with config.unlocked():
     config.seed = seed
   config_lib.apply_overrides(config, list(overrides))
+
+
+def seeded_run(config, seed: int, workdir, overrides=()) -> dict:
+  """Trains `config` with `seed` and the `--config.KEY=VALUE` overrides in `workdir` (starting
+  over if it holds a run) and returns the run's summary (final `eval` metrics, `state`)."""
+  from train import loop
+  _seeded(config, seed, overrides)
   return loop.train_and_evaluate(config, workdir, overwrite=True, progress=False)
 
 
@@ -54,9 +59,7 @@ def cached_files(config, seed: int, workdir, overrides=(), extra=None, keep=()):
   from experiments import provenance
   from train import config as config_lib
   from train import tally
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, list(overrides))
+  _seeded(config, seed, overrides)
   here = provenance.reusable_commit()
 
   def measured():
@@ -96,9 +99,7 @@ def cached_run(config, seed: int, workdir, overrides=()):
   from etils import epath
   from experiments import provenance
   from train import config as config_lib
-  with config.unlocked():
-    config.seed = seed
-  config_lib.apply_overrides(config, list(overrides))
+  _seeded(config, seed, overrides)
   here = provenance.reusable_commit()
   where = epath.Path(workdir)
   if here is not None:
