@@ -15,6 +15,7 @@ from models import darts
 from models import gan
 from models import matrix_capsules
 from models import mlp
+from models import nas_cnn
 from models import nas_mlp
 from models import resnet
 from models import rnn
@@ -35,6 +36,7 @@ FAMILIES = {
     'capsnet': capsnet,
     'matrix_capsules': matrix_capsules,
     'nas_mlp': nas_mlp,
+    'nas_cnn': nas_cnn,
     'darts': darts,
 }
 

@@ -247,6 +247,9 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
             f'{compile_s:.1f}s on {jax.device_count()} {summary["platform"]} devices; '
             f'workdir {workdir}', flush=True)
   summary['state'] = state
+  # The final evaluation's array-valued sums over the eval split (a population's correct
+  # predictions per candidate, a confusion matrix): for callers, not for summary.json.
+  summary['eval_tables'] = dict(evaluate.tables)
   return summary
 
 

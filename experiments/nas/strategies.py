@@ -79,21 +79,28 @@ def mutate(archs, rng):
   return (ops * len(nas_mlp.OPS) ** np.arange(nas_mlp.LAYERS)[::-1]).sum(1)
 
 
-def evolution_trace(table, num_evals, runs, rng, population=20, sample=5):
+def evolution_trace(table, num_evals, runs, rng, population=20, sample=5, mutation=None):
   """Regularized (aging) evolution (Real et al. 2019, Algorithm 1), every query at the largest
   budget: start from `population` random architectures; then repeatedly draw `sample` members
   at random, mutate the best of them (one op), evaluate the child, add it and remove the OLDEST
-  member. Returns the selection (best validation in the whole history) after each query."""
+  member. Returns the selection (best validation in the whole history) after each query.
+
+  `mutation(parents, rng, visited) -> children` replaces the MLP space's one-op `mutate`, for a
+  table that is a sample of its space (`pool_mutation`); visited [runs, archs] marks what each
+  search has queried."""
   top = len(table.budgets) - 1
   first = min(population, num_evals)
   pop = _distinct(rng, runs, first, table.num_archs)
   val = query(table, pop, top, rng)
   archs, values = [pop], [val]
   rows = np.arange(runs)
+  visited = np.zeros((runs, table.num_archs), bool)
+  visited[rows[:, None], pop] = True
   for t in range(num_evals - first):
     picks = np.argsort(rng.random((runs, population)), axis=1)[:, :sample]
     parent = pop[rows, picks[rows, np.argmax(val[rows[:, None], picks], axis=1)]]
-    child = mutate(parent, rng)
+    child = mutate(parent, rng) if mutation is None else mutation(parent, rng, visited)
+    visited[rows, child] = True
     child_val = query(table, child, top, rng)
     oldest = t % population            # members sit in the order they were born
     pop, val = pop.copy(), val.copy()
@@ -103,9 +110,56 @@ def evolution_trace(table, num_evals, runs, rng, population=20, sample=5):
   return _incumbent(np.concatenate(archs, 1), np.concatenate(values, 1), table.num_archs)
 
 
-def evolution(table, budget_steps, runs, rng, population=20, sample=5):
+def pool_mutation(choices, cardinalities, min_depth, max_depth):
+  """Mutation over a table that holds a sample (a pool) of a larger space: change one choice of
+  the parent in the space, then take the pool member nearest to that mutant (L1 distance over
+  the choice indices, ties at random) among those this search has not queried yet. So a child is
+  always new, and as close as the pool allows to a one-choice mutation of its parent.
+
+  choices [archs, 1 + 3 * max_depth]: per pool member, a global choice (the dense width) then
+  (channels, kernel, pool) per block, -1 for absent blocks (models/nas_cnn.py `choices`);
+  cardinalities: the number of values of each of those 4 kinds. A mutation changes the width,
+  one field of a present block, or the depth (a block added with random fields, or the last
+  one removed), each of these moves equally likely."""
+  choices = np.asarray(choices)
+  width_n, *block_n = cardinalities
+  # |v - choices[:, f]| for every field f and value v in -1..max: the distance is a sum of lookups.
+  values = np.arange(-1, max(cardinalities))
+  apart = np.abs(values[None, :, None] - choices.T[:, None, :]).astype(np.float32)  # [f, v, arch]
+  fields = np.arange(choices.shape[1])
+
+  def mutation(parents, rng, visited):
+    m = choices[parents].copy()                            # [runs, fields]
+    runs = len(parents)
+    rows = np.arange(runs)
+    depth = (m[:, 1::3] >= 0).sum(1)
+    move = (rng.random(runs) * (2 + 3 * depth)).astype(int)   # width, 3 per block, depth
+    shift = rng.random(runs)
+    width = move == 0
+    m[width, 0] = (m[width, 0] + 1 + (shift[width] * (width_n - 1)).astype(int)) % width_n
+    field = (move >= 1) & (move <= 3 * depth)
+    kind = (move - 1) % 3
+    card = np.asarray(block_n)[kind]
+    col = np.where(field, move, 0)
+    m[rows[field], col[field]] = (m[rows[field], col[field]] + 1
+                                  + (shift[field] * (card[field] - 1)).astype(int)) % card[field]
+    deeper = move == 2 + 3 * depth - 1
+    add = deeper & ((depth == min_depth) | ((depth < max_depth) & (shift < 0.5)))
+    drop = deeper & ~add
+    for r in np.flatnonzero(add):
+      m[r, 1 + 3 * depth[r]:4 + 3 * depth[r]] = [rng.integers(0, n) for n in block_n]
+    for r in np.flatnonzero(drop):
+      m[r, 1 + 3 * (depth[r] - 1):4 + 3 * (depth[r] - 1)] = -1
+    distance = apart[fields, m + 1].sum(1)                 # [runs, arch]
+    distance += rng.random(distance.shape, np.float32) * 0.5   # ties at random
+    distance[visited] = np.inf
+    return np.argmin(distance, axis=1)
+  return mutation
+
+
+def evolution(table, budget_steps, runs, rng, population=20, sample=5, mutation=None):
   n = max(1, budget_steps // table.budgets[-1])
-  return evolution_trace(table, n, runs, rng, population, sample)[:, -1]
+  return evolution_trace(table, n, runs, rng, population, sample, mutation)[:, -1]
 
 
 def halving_plan(budgets, budget_steps, eta=3, start=0, max_archs=1000):

@@ -8,6 +8,10 @@
 
 Built by `python -m experiments.nas.make_table` (see there for data, splits and schedule); the
 arrays are [budget, seed, architecture index] (models/nas_mlp.py `index`/`from_index`).
+
+`load(FASHION_PATH)` is the Fashion study's table of a sample of the CNN space (built by
+`python -m experiments.nas.make_fashion_table`): one budget, one seed, and `codes`, the sampled
+architectures (models/nas_cnn.py `from_code`), in the order of the last axis.
 """
 
 import dataclasses
@@ -19,6 +23,7 @@ import numpy as np
 from models import nas_mlp
 
 PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), 'table', 'mlp_digits.npz')
+FASHION_PATH = os.path.join(os.path.dirname(PATH), 'cnn_fashion.npz')
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +34,7 @@ class Table:
   test: np.ndarray              # [budget, seed, arch] test accuracy
   num_params: np.ndarray        # [arch]
   meta: dict
+  codes: np.ndarray | None = None   # a sampled table's architectures (the space's codes)
 
   @property
   def num_archs(self) -> int:
@@ -71,4 +77,5 @@ def load(path: str = PATH) -> Table:
   with np.load(path) as f:
     meta = json.loads(str(f['meta']))
     return Table(budgets=tuple(meta['budgets']), seeds=tuple(meta['seeds']), valid=f['valid'],
-                 test=f['test'], num_params=f['num_params'], meta=meta)
+                 test=f['test'], num_params=f['num_params'], meta=meta,
+                 codes=f['codes'] if 'codes' in f.files else None)

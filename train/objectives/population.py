@@ -7,8 +7,11 @@ it would get alone, and an elementwise optimizer (Adam, SGD, AdamW) then updates
 a separate run would. Global-norm clipping would couple the candidates, so it is refused.
 
 Train metrics are population means (`loss` is the differentiated sum); eval reports the mean
-accuracy over candidates. Per-candidate accuracy comes from `candidate_correct`, which the NAS
-table builder (experiments/nas/make_table.py) calls on the train state.
+accuracy over candidates, and sums each candidate's correct predictions over the eval split as
+the array `candidate_correct` [P] (an eval table: the run's summary holds the final evaluation's
+as summary['eval_tables']). `candidate_correct` on a train state and a batch gives the same on
+any other data; the NAS table builders (experiments/nas/make_table.py, make_fashion_table.py)
+use both.
 """
 
 import jax.numpy as jnp
@@ -32,6 +35,10 @@ class PopulationClassification(LossObjective):
     losses = optax.softmax_cross_entropy_with_integer_labels(logits, labels[None])   # [P, B]
     correct = (jnp.argmax(logits, -1) == labels[None]).astype(jnp.float32)
     return losses.sum(0), {'accuracy': correct.mean(0), 'mean_loss': losses.mean(0)}
+
+  def eval_tables(self, logits, batch):
+    correct = (jnp.argmax(logits, -1) == batch[self.label_key][None]).astype(jnp.float32)
+    return {'candidate_correct': (correct * batch['mask'][None]).sum(-1)}
 
   def candidate_correct(self, state, batch):
     """Correct predictions per candidate [P] on `batch`, counting examples where mask is 1."""
