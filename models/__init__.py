@@ -83,9 +83,7 @@ def build(model_config):
     if key in ('name', 'variant'):
       continue
     if key == 'dtype':
-      _check_dtype(cls, value)
-      if 'dtype' not in allowed:   # a float32-only family: float32 is what it computes in
-        continue
+      check_dtype(value)
     if key not in allowed:
       close = difflib.get_close_matches(key, allowed, n=3, cutoff=0.4)
       raise ConfigError(f'unknown config key model.{key} for {cls.__name__}; nearest valid '
@@ -98,20 +96,10 @@ def build(model_config):
   return cls(**kwargs)
 
 
-def check_dtype(model_config, value) -> None:
-  """Raises ConfigError unless the family of `model_config` computes in dtype `value`."""
-  _check_dtype(_row(model_config)[0], value)
-
-
-def _check_dtype(cls, value) -> None:
-  """config.model.dtype: one of DTYPES; a family that computes in float32 only (its class says
-  why in FLOAT32_ONLY) refuses any other in one line."""
+def check_dtype(value) -> None:
+  """Raises ConfigError unless `value` is one of DTYPES (every family computes in each)."""
   if value not in DTYPES:
     raise ConfigError(f'config.model.dtype={value!r} is not one of {", ".join(DTYPES)}')
-  reason = getattr(cls, 'FLOAT32_ONLY', '')
-  if value != 'float32' and reason:
-    raise ConfigError(f'config.model.dtype={value!r}: {cls.__name__} computes in float32 only '
-                      f'({reason})')
 
 
 def _too_large(value):

@@ -302,7 +302,7 @@ def _add_model_field(config, field, raw, item):
     allowed = models.fields(config.model)
   except models.ConfigError as e:
     raise UserError(str(e)) from None
-  if field not in allowed and field != 'dtype':   # every family takes a dtype, or says why not
+  if field not in allowed:
     close = nearest(field, allowed)
     if not close.startswith('('):
       close = ', '.join('model.' + k for k in close.split(', '))
@@ -311,9 +311,9 @@ def _add_model_field(config, field, raw, item):
     value = ast.literal_eval(raw)
   except (ValueError, SyntaxError):
     value = raw
-  if field == 'dtype':   # a float32-only family says why it refuses bfloat16
+  if field == 'dtype':   # one of models.DTYPES, said in one line
     try:
-      models.check_dtype(config.model, value)
+      models.check_dtype(value)
     except models.ConfigError as e:
       raise UserError(str(e)) from None
   with config.unlocked():
