@@ -54,6 +54,7 @@ def test_sabour_row_has_the_papers_parameter_count():
   assert shapes['params']['classes']['W'].shape == (1152, 10, 8, 16)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_model_outputs_and_label_masking():
   cls, row = capsnet.VARIANTS['tiny']
   model = cls(**row)
@@ -89,6 +90,7 @@ def test_random_shift_moves_content_without_losing_it():
   assert len({np.asarray(o).tobytes() for o in out}) > 3     # offsets differ between examples
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_capsnet_loss_falls_on_tiny_digits(data_dir, tmp_path):
   from experiments.capsnet import capsnet_digits
   from train import loop

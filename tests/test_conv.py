@@ -13,6 +13,7 @@ from models import conv
 @pytest.mark.parametrize('kernel,stride,padding,shape', [
     (3, 1, 'VALID', (2, 8, 8, 3)), (9, 2, 'VALID', (2, 21, 21, 4)), (4, 3, 'VALID', (1, 11, 10, 2)),
     (3, 1, 'SAME', (2, 7, 7, 3)), (4, 2, 'SAME', (1, 9, 10, 2)), (5, 1, 'SAME', (2, 6, 6, 1))])
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_im2col_conv_equals_nn_conv_in_values_and_gradients(kernel, stride, padding, shape):
   x = jax.random.normal(jax.random.PRNGKey(3), shape)
   ours = conv.Conv(6, kernel, stride, padding, im2col=True)
@@ -32,6 +33,7 @@ def test_im2col_conv_equals_nn_conv_in_values_and_gradients(kernel, stride, padd
     np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_cnn_im2col_lever_keeps_the_parameters_and_the_math():
   x = jax.random.uniform(jax.random.PRNGKey(0), (4, 28, 28, 1))
   fast = cnn.CNN(features=(8, 16), dense=(32,), im2col=True)

@@ -68,6 +68,7 @@ def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path):
   assert full['eval'] == resumed['eval']
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_corrupt_newest_checkpoint_falls_back_with_warning(data_dir, tmp_path, caplog):
   c = tiny(data_dir, num_steps=30, ckpt_every=10, eval_every=0)
   full = loop.train_and_evaluate(c, tmp_path / 'full', progress=False)
@@ -112,6 +113,7 @@ TOL_FSDP_PARAMS = 1e-3
 TOL_DEVICES_PARAMS = 3e-2
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_fsdp_shards_parameters_and_matches_data_parallel(data_dir, tmp_path):
   from train import sharding as sharding_lib
   base = dict(num_steps=5, eval_every=0, **{'model.variant': 'small'})
@@ -164,6 +166,7 @@ def test_one_and_eight_devices_give_the_same_run(data_dir, tmp_path):
   assert relative_difference(p8, p1) < TOL_DEVICES_PARAMS
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_xla_options_change_kernels_not_the_math():
   """The engine's XLA options for a step with convolutions (train/xla_options.py: convolutions to
   XLA's own kernels instead of YNNPACK) are picked with no config field, and train the same as

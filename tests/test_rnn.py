@@ -55,6 +55,7 @@ def test_cell_matches_unrolled_reference(cell):
   np.testing.assert_allclose(last, ref_last, atol=1e-5)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 @pytest.mark.parametrize('bidirectional', [False, True])
 def test_masking_ignores_padding(bidirectional):
   """Each sequence alone, unpadded, gives the same output as inside a padded batch."""
@@ -72,6 +73,7 @@ def test_masking_ignores_padding(bidirectional):
     np.testing.assert_allclose(batched[i], alone[0], atol=1e-5)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_gradient_matches_finite_differences():
   model = rnn.RNN(cell='gru', hidden=3, num_layers=2, num_outputs=1)
   x = jnp.asarray(np.random.default_rng(2).normal(size=(2, 6, 2)))
@@ -110,6 +112,7 @@ def test_lstm_adding_loss_falls(tmp_path, data_dir):
   assert summary['eval']['mse'] < 0.1  # predicting the mean: 0.167
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_variable_length_classification_through_the_objective():
   """`objective_args.extra_inputs` hands batch['lengths'] to the model: the padded tail is
   unseen."""
@@ -138,6 +141,7 @@ def test_variable_length_classification_through_the_objective():
   assert sums['accuracy'] / sums['count'] == 1.0
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 @pytest.mark.parametrize('cell', ['rnn', 'lstm', 'gru'])
 def test_fused_layer_is_the_same_function_with_the_same_gradients(cell):
   """The `fused` lever (models/rnn_fused.py: own forward and backward loops) changes no math:

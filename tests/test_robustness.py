@@ -61,6 +61,7 @@ def wine_config(data_dir, **overrides):
   return c
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_pictures_that_do_not_fit_are_skipped_with_one_warning(wine_dir, tmp_path, caplog):
   c = wine_config(wine_dir, num_steps=3)   # plots=True by default; evals at steps 1, 2 and 3
   with caplog.at_level(logging.WARNING, logger='nnzoo'):

@@ -58,6 +58,7 @@ def test_quantization_error_falls_without_a_gradient(data_dir, tmp_path, variant
   assert rows[0]['radius'] == pytest.approx(5.0) and rows[-1]['radius'] == pytest.approx(0.5)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_train_step_never_differentiates(monkeypatch):
   def no_grad(*a, **k):
     raise AssertionError('the SOM step took a gradient')
@@ -135,6 +136,7 @@ def test_kmeans_baseline_finds_separated_clusters_and_quantizes_its_own_rows_exa
   np.testing.assert_allclose(distance, 0.0, atol=1e-3)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_fashion_map_measures_on_mock_data(tmp_path, monkeypatch):
   """The tiny config of fashion_som*.py through the claims' measure on mock Fashion-MNIST: the
   run, its eval, k-means beside it, the labelled units, and the map's pictures."""

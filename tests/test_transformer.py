@@ -13,6 +13,7 @@ def tiny_lm(**kw):
   return tr.TransformerLM(**{**tr.VARIANTS['tiny'][1], **kw})
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_decode_steps_equal_full_forward():
   model = tiny_lm(positions='sinusoidal')
   tokens = jax.random.randint(jax.random.PRNGKey(0), (2, 9), 0, 16)
@@ -27,6 +28,7 @@ def test_decode_steps_equal_full_forward():
   np.testing.assert_allclose(np.stack(steps, 1), full, atol=1e-5)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_kv_cache_sampling_equals_recomputation():
   model = tiny_lm()
   prompt = jax.random.randint(jax.random.PRNGKey(2), (3, 4), 0, 16)
@@ -58,6 +60,7 @@ def test_causal_mask_hides_the_future():
                              model.apply(variables, changed)[0, :4], atol=1e-6)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_encoder_ignores_padding():
   model = tr.TransformerEncoder(**{**tr.VARIANTS['encoder_tiny'][1], 'pad_id': 0})
   tokens = jnp.asarray([[3, 4, 5, 0, 0, 0]])
@@ -66,6 +69,7 @@ def test_encoder_ignores_padding():
   np.testing.assert_allclose(model.apply(variables, tokens), alone, atol=1e-5)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_vit_shapes():
   model = tr.ViT(**tr.VARIANTS['vit_tiny'][1])
   images = jnp.ones((2, 8, 8, 1))
@@ -91,6 +95,7 @@ def test_lm_loss_falls_on_reverse(tmp_path, data_dir):
   assert (tmp_path / 'sample.txt').exists()
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_seq2seq_greedy_is_argmax_of_its_own_prefix():
   model = tr.Seq2Seq(**tr.VARIANTS['seq2seq_tiny'][1])
   source = jax.random.randint(jax.random.PRNGKey(0), (3, 8), 0, 10)
@@ -172,6 +177,7 @@ def test_cudnn_attention_lever_is_the_same_function_on_gpu():
     assert f <= 2 * p + 5e-3, (fused, plain)
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_seq2seq_ignores_source_padding():
   """Padded text (train/preprocess.py): the decoder's output for a source does not depend on how
   much padding follows it, neither teacher-forced nor greedy."""
@@ -185,6 +191,7 @@ def test_seq2seq_ignores_source_padding():
   np.testing.assert_array_equal(greedy(short), greedy(short[:, :3]))
 
 
+@pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_seq2seq_objective_scores_only_unmasked_targets():
   from train import config as config_lib
   from train.objectives import seq2seq
