@@ -39,19 +39,11 @@ def get_config(arg: str = ''):
   common.check_arg(arg)
   found = pick()
   arch = found[0] if found else nas_cnn.VARIANTS['fashion2conv'][1]['arch']
-  c = common.base(epochs=6, batch=128)
+  from experiments.fashion import cnn2
+  c = cnn2.get_config(arg)   # the 2-conv net's recipe (and its `tiny` / `full`), another network
   c.model.name = 'nas_cnn'
   c.model.variant = 'fashion2conv'
   c.model.arch = tuple(arch)
-  if arg == 'tiny':
-    common.tiny(c)
-  elif arg == 'full':   # the 2-conv row's own recipe (experiments/fashion/cnn2.py `full`)
-    c.data.batch_size = 400
-    c.optimizer.name = 'sgd'
-    c.optimizer.momentum = 0.0
-    c.optimizer.learning_rate = 1e-3
-    c.num_steps = 200_000
-    c.eval_every = c.ckpt_every = 10_000
   return c
 
 
