@@ -16,10 +16,8 @@ from experiments import harness
 from experiments.autoencoder import fashion_ae
 from experiments.autoencoder import fashion_denoising
 from experiments.autoencoder import fashion_vae
+from tests import mock_step
 from train import config as config_lib
-from train import data
-from train import loop
-from train import sharding as sharding_lib
 from train.objectives import reconstruction
 
 # One step of the claim's config, with narrow hidden layers: the measures' plumbing, not the
@@ -36,23 +34,12 @@ CONFIGS = {'experiments/autoencoder/fashion_ae.py': {'loss', 'mse'},
 @pytest.mark.parametrize('path', sorted(CONFIGS))
 def test_claim_config_step_traces_on_mock_fashion_mnist(path):
   """One train and one eval step of the claim's own network, traced to shapes (no compile)."""
-  c = config_lib.load(path)
-  with c.unlocked():
-    c.num_steps, c.ckpt_every, c.plots = 1, 0, False
-    c.data.batch_size = c.data.eval_batch_size = 8
-  mesh = sharding_lib.make_mesh(c.mesh)
-  with tfds.testing.mock_data(num_examples=16):
-    pipeline = data.make_pipeline(c)
-    batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
-    eval_batch = next(pipeline.eval_batches())
-  assert batch['image'].shape == (8, 28, 28, 1)
-  run = loop.build(c, mesh, batch)
-  state, metrics = jax.eval_shape(run.objective.train_step, run.abstract_state, batch)
-  assert jax.tree.map(lambda a: a.shape, state.params) == \
-      jax.tree.map(lambda a: a.shape, run.abstract_state.params)
-  assert CONFIGS[path] <= set(metrics) and metrics['loss'].shape == ()
-  sums = jax.eval_shape(run.objective.eval_step, run.abstract_state, eval_batch)
-  assert CONFIGS[path] | {'count'} == set(sums)
+  t = mock_step.traced_step(config_lib.load(path))
+  assert t.batch['image'].shape == (8, 28, 28, 1)
+  assert jax.tree.map(lambda a: a.shape, t.state.params) == \
+      jax.tree.map(lambda a: a.shape, t.run.abstract_state.params)
+  assert CONFIGS[path] <= set(t.metrics) and t.metrics['loss'].shape == ()
+  assert CONFIGS[path] | {'count'} == set(t.sums)
 
 
 @pytest.fixture

@@ -22,10 +22,9 @@ from experiments.gan import fashion_dcgan_classes
 from experiments.gan import fashion_dcgan_vs_vae
 from experiments.gan import fashion_wgan_gp
 from experiments.gan import measures
+from tests import mock_step
 from train import config as config_lib
-from train import data
 from train import loop
-from train import sharding as sharding_lib
 from train import tally
 
 
@@ -149,17 +148,8 @@ def test_claim_config_step_traces_on_mock_fashion_mnist(get_config):
   """One train and one eval step of the claim's own networks on 28x28 images, traced to shapes;
   the WGAN-GP critic keeps no batch statistics."""
   c = get_config()
-  with c.unlocked():
-    c.num_steps, c.ckpt_every, c.plots = 1, 0, False
-    c.data.batch_size = 8 * c.objective_args.get('n_critic', 1)
-    c.data.eval_batch_size = 8
-  mesh = sharding_lib.make_mesh(c.mesh)
-  with tfds.testing.mock_data(num_examples=48):
-    pipeline = data.make_pipeline(c)
-    batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
-    eval_batch = next(pipeline.eval_batches())
-  run = loop.build(c, mesh, batch)
-  state, metrics = jax.eval_shape(run.objective.train_step, run.abstract_state, batch)
+  run, _, state, metrics, sums = mock_step.traced_step(
+      c, train_batch=8 * c.objective_args.get('n_critic', 1), examples=48)
   finest = c.model.get('g_hidden', (128, 64))[-1]   # dcgan28's widths unless the config halves them
   assert state.params['g']['Conv_1']['kernel'].shape == (3, 3, finest, 4)   # 4 x 1 channel
   assert set(run.abstract_state.model_state['batch_stats']) == (
@@ -167,8 +157,7 @@ def test_claim_config_step_traces_on_mock_fashion_mnist(get_config):
   assert metrics['g_loss'].shape == () and metrics['d_loss'].shape == ()
   images = jax.eval_shape(lambda s: run.objective.samples(s, 3), run.abstract_state)
   assert images.shape == (3, 28, 28, 1)
-  assert {'loss', 'd_real', 'd_fake', 'count'} == set(
-      jax.eval_shape(run.objective.eval_step, run.abstract_state, eval_batch))
+  assert {'loss', 'd_real', 'd_fake', 'count'} == set(sums)
 
 
 ONE_STEP = ['--config.num_steps=1', '--config.data.batch_size=8', '--config.data.eval_batch_size=8',

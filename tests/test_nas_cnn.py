@@ -10,13 +10,13 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-import tensorflow_datasets as tfds
 
 from experiments.nas import fashion_search
 from experiments.nas import fashion_space
 from experiments.nas import strategies
 from experiments.nas import table as table_lib
 from models import nas_cnn
+from tests import mock_step
 
 M, A, N = 'max', 'avg', 'none'
 
@@ -232,23 +232,8 @@ def test_claims_say_how_to_build_a_missing_table(monkeypatch, tmp_path):
 
 # --- One step of each new config on mock data ---------------------------------------------
 def _traced_step(c):
-  from train import config as config_lib
-  from train import data
-  from train import loop
-  from train import sharding as sharding_lib
-  config_lib.validate(c)
-  with c.unlocked():
-    c.num_steps, c.ckpt_every, c.plots = 1, 0, False
-    c.data.batch_size = c.data.eval_batch_size = 8
-  mesh = sharding_lib.make_mesh(c.mesh)
-  with tfds.testing.mock_data(num_examples=16):
-    pipeline = data.make_pipeline(c)
-    batch = data.global_batch(pipeline.train_batch(0), sharding_lib.batch_sharding(mesh))
-    eval_batch = next(pipeline.eval_batches())
-  run = loop.build(c, mesh, batch)
-  state, metrics = jax.eval_shape(run.objective.train_step, run.abstract_state, batch)
-  sums = jax.eval_shape(run.objective.eval_step, run.abstract_state, eval_batch)
-  return run, state, metrics, sums
+  t = mock_step.traced_step(c)
+  return t.run, t.state, t.metrics, t.sums
 
 
 def test_evolution_claim_config_step_traces_on_mock_fashion_mnist():
