@@ -93,10 +93,7 @@ CI_MINUTES = 3.0   # .ci/run: NNZOO_CLAIM_MINUTES=3
 
 # Claims CI would run that cannot be recorded yet, and what they wait for; tests/test_claims.py
 # skips a claim without a record. An entry must be removed once its record is made.
-AWAITING_RECORD = {
-    'experiments/nas/fashion_evolution_vs_random.py':
-        'the pool table (python -m experiments.nas.make_fashion_table, ~60 CPU minutes)',
-}
+AWAITING_RECORD = {}
 
 
 def test_every_claim_ci_runs_was_recorded_as_it_now_reads_with_a_margin_of_2():
