@@ -10,6 +10,7 @@ import flax.linen as nn
 from models.batch_norm import BatchNorm
 from models.conv import Conv
 from models.mlp import ACTIVATIONS
+from models import pooling
 
 
 class CNN(nn.Module):
@@ -37,9 +38,9 @@ class CNN(nn.Module):
         x = BatchNorm(use_running_average=not train, momentum=0.9)(x)
       x = act(x)
       if self.pool == 'avg':
-        x = nn.avg_pool(x, (2, 2), (2, 2))
+        x = pooling.avg_pool(x, (2, 2))
       elif self.pool == 'max':
-        x = nn.max_pool(x, (2, 2), (2, 2))
+        x = pooling.max_pool(x, (2, 2))
     x = x.reshape(x.shape[0], -1)
     for width in self.dense:
       x = act(nn.Dense(width, dtype=self.dtype)(x))

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from models.conv import Conv
+from models import pooling
 
 CHANNELS = (16, 32, 64, 128)
 KERNELS = (3, 5)
@@ -225,9 +226,9 @@ class SpaceCNN(nn.Module):
       x = nn.relu(Conv(c, k, padding='SAME', im2col=self.im2col, dtype=self.dtype,
                        name=f'Conv_{i}')(x))
       if p == 'max':
-        x = nn.max_pool(x, (2, 2), (2, 2))
+        x = pooling.max_pool(x, (2, 2))
       elif p == 'avg':
-        x = nn.avg_pool(x, (2, 2), (2, 2))
+        x = pooling.avg_pool(x, (2, 2))
     x = x.reshape(x.shape[0], -1)
     x = nn.relu(nn.Dense(WIDTHS[arch[-1]], dtype=self.dtype, name='Dense_0')(x))
     if self.dropout:

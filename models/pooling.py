@@ -1,0 +1,90 @@
+"""2-D pooling over non-overlapping windows as reshapes and elementwise work.
+
+`nn.max_pool` / `nn.avg_pool` lower to XLA's reduce-window, whose gradients are select-and-scatter
+(max) and a padded reduce-window (average): on XLA:CPU both run as slow scalar loops. Where the
+windows tile the map (window == strides, VALID padding: every CNN here pools 2x2 with stride 2),
+the same pooling is a reshape to [N, H/k, k, W/k, k, C] and a max or mean over the two window axes,
+which XLA fuses with its neighbours in both directions.
+
+The numbers are the reduce-window's: the forward is the same max (or sum / window size). The max's
+gradient goes, as select-and-scatter's does, all of it to the FIRST maximum of each window in
+row-major order (ties are common: after a ReLU, a background region's windows hold equal values),
+so outputs and gradients are bitwise those of `nn.max_pool`; the average's gradient is the
+upstream gradient / window size at every position, as the reduce-window's (tests/test_pooling.py).
+Other shapes (overlapping windows, padding) fall back to flax's.
+"""
+
+import functools
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+
+def _tiles(x, window) -> tuple[int, int] | None:
+  """(H // kh, W // kw) when the windows tile x's [N, H, W, C] map (a remainder row or column is
+  dropped, as VALID padding does); None for other ranks."""
+  if x.ndim != 4 or len(window) != 2:
+    return None
+  return x.shape[1] // window[0], x.shape[2] // window[1]
+
+
+def _windows(x, window):
+  """x [N, H, W, C] -> [N, H/kh, kh, W/kw, kw, C] (the remainder cropped)."""
+  kh, kw = window
+  n, h, w, c = x.shape
+  x = x[:, :h - h % kh, :w - w % kw]
+  return x.reshape(n, h // kh, kh, w // kw, kw, c)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(1,))
+def _max_tiles(x, window):
+  return jnp.max(_windows(x, window), axis=(2, 4))
+
+
+def _max_tiles_fwd(x, window):
+  y = _max_tiles(x, window)
+  return y, (x, y)
+
+
+def _max_tiles_bwd(window, res, g):
+  x, y = res
+  kh, kw = window
+  parts = _windows(x, window)
+  taken = jnp.zeros(y.shape, bool)            # a window's maximum already given the gradient
+  grads = []
+  for i in range(kh):
+    row = []
+    for j in range(kw):
+      first = (parts[:, :, i, :, j] == y) & ~taken
+      taken = taken | first
+      row.append(jnp.where(first, g, jnp.zeros_like(g)))
+    grads.append(jnp.stack(row, axis=3))     # [N, H/kh, W/kw, kw, C]
+  dx = jnp.stack(grads, axis=2)              # [N, H/kh, kh, W/kw, kw, C]
+  n, h, w, c = x.shape
+  dx = dx.reshape(n, h - h % kh, w - w % kw, c)
+  return (jnp.pad(dx, ((0, 0), (0, h % kh), (0, w % kw), (0, 0))),)
+
+
+_max_tiles.defvjp(_max_tiles_fwd, _max_tiles_bwd)
+
+
+def _tiled(window, strides, padding) -> bool:
+  return tuple(window) == tuple(strides) and padding == 'VALID'
+
+
+def max_pool(x, window=(2, 2), strides=None, padding='VALID'):
+  """`nn.max_pool(x, window, strides, padding)`; as reshapes where the windows tile the map."""
+  strides = tuple(strides or window)
+  if _tiled(window, strides, padding) and _tiles(x, window):
+    return _max_tiles(x, tuple(window))
+  return nn.max_pool(x, tuple(window), strides, padding)
+
+
+def avg_pool(x, window=(2, 2), strides=None, padding='VALID'):
+  """`nn.avg_pool(x, window, strides, padding)`; as reshapes where the windows tile the map."""
+  strides = tuple(strides or window)
+  if _tiled(window, strides, padding) and _tiles(x, window):
+    size = window[0] * window[1]
+    return jnp.sum(_windows(x, tuple(window)), axis=(2, 4)) / size
+  return nn.avg_pool(x, tuple(window), strides, padding)
