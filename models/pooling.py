@@ -21,14 +21,6 @@ import jax
 import jax.numpy as jnp
 
 
-def _tiles(x, window) -> tuple[int, int] | None:
-  """(H // kh, W // kw) when the windows tile x's [N, H, W, C] map (a remainder row or column is
-  dropped, as VALID padding does); None for other ranks."""
-  if x.ndim != 4 or len(window) != 2:
-    return None
-  return x.shape[1] // window[0], x.shape[2] // window[1]
-
-
 def _windows(x, window):
   """x [N, H, W, C] -> [N, H/kh, kh, W/kw, kw, C] (the remainder cropped)."""
   kh, kw = window
@@ -69,14 +61,17 @@ def _max_tiles_bwd(window, res, g):
 _max_tiles.defvjp(_max_tiles_fwd, _max_tiles_bwd)
 
 
-def _tiled(window, strides, padding) -> bool:
-  return tuple(window) == tuple(strides) and padding == 'VALID'
+def _tiled(x, window, strides, padding) -> bool:
+  """The windows tile x's [N, H, W, C] map: 2-D, strides equal to the window, VALID padding (a
+  remainder row or column is dropped, as VALID does)."""
+  return (x.ndim == 4 and len(window) == 2 and tuple(window) == tuple(strides)
+          and padding == 'VALID')
 
 
 def max_pool(x, window=(2, 2), strides=None, padding='VALID'):
   """`nn.max_pool(x, window, strides, padding)`; as reshapes where the windows tile the map."""
   strides = tuple(strides or window)
-  if _tiled(window, strides, padding) and _tiles(x, window):
+  if _tiled(x, window, strides, padding):
     return _max_tiles(x, tuple(window))
   return nn.max_pool(x, tuple(window), strides, padding)
 
@@ -84,7 +79,7 @@ def max_pool(x, window=(2, 2), strides=None, padding='VALID'):
 def avg_pool(x, window=(2, 2), strides=None, padding='VALID'):
   """`nn.avg_pool(x, window, strides, padding)`; as reshapes where the windows tile the map."""
   strides = tuple(strides or window)
-  if _tiled(window, strides, padding) and _tiles(x, window):
+  if _tiled(x, window, strides, padding):
     size = window[0] * window[1]
     return jnp.sum(_windows(x, tuple(window)), axis=(2, 4)) / size
   return nn.avg_pool(x, tuple(window), strides, padding)
