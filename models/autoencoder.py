@@ -26,7 +26,6 @@ import jax
 import jax.numpy as jnp
 
 from models.mlp import ACTIVATIONS
-from models import pooling
 
 OUTPUTS = {'sigmoid': nn.sigmoid, 'linear': lambda x: x}
 
@@ -75,7 +74,7 @@ class ConvEncoder(nn.Module):
   def __call__(self, x):
     for f in self.features:
       x = ACTIVATIONS[self.activation](nn.Conv(f, (3, 3), dtype=self.dtype)(x))
-      x = pooling.avg_pool(x, (2, 2))
+      x = nn.avg_pool(x, (2, 2), (2, 2))
     return nn.Dense(self.code, dtype=self.dtype)(x.reshape(x.shape[0], -1))
 
 

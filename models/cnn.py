@@ -38,7 +38,7 @@ class CNN(nn.Module):
         x = BatchNorm(use_running_average=not train, momentum=0.9)(x)
       x = act(x)
       if self.pool == 'avg':
-        x = pooling.avg_pool(x, (2, 2))
+        x = nn.avg_pool(x, (2, 2), (2, 2))
       elif self.pool == 'max':
         x = pooling.max_pool(x, (2, 2))
     x = x.reshape(x.shape[0], -1)

@@ -228,7 +228,7 @@ class SpaceCNN(nn.Module):
       if p == 'max':
         x = pooling.max_pool(x, (2, 2))
       elif p == 'avg':
-        x = pooling.avg_pool(x, (2, 2))
+        x = nn.avg_pool(x, (2, 2), (2, 2))
     x = x.reshape(x.shape[0], -1)
     x = nn.relu(nn.Dense(WIDTHS[arch[-1]], dtype=self.dtype, name='Dense_0')(x))
     if self.dropout:
