@@ -116,4 +116,4 @@ def test_claims_measure_the_arms_and_read_back_what_another_claim_trained(tmp_pa
     tally.reset()
     few, arms = fashion_few_labels.measure(0, tmp_path / 'c3' / 'seed0', ONE_STEP)
     assert tally.counts()['runs_trained'] == 2 and tally.counts()['runs_reused'] == 1
-    assert few == arms['AnB+'] - arms['scratch']
+    assert few == arms[figure2.FEW_ARM] - arms['scratch']

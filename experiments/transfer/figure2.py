@@ -12,8 +12,9 @@ layers are copied from a source and whose other layers (the head among them) sta
 
 Every net trains with the same recipe (Adam 1e-3, batch BATCH, STEPS steps on the 30,000 training
 images of its half) and is scored on the 5,000 test images of B. The few-label regime trains on the
-first FEW_LABELS training images of each class of B only: AnB+ at n = FEW_N against the same net
-from scratch, FEW_STEPS steps each.
+first FEW_LABELS training images of each class of B only: FEW_ARM at n = FEW_N against the same net
+from scratch, FEW_STEPS steps each (the arm and n chosen by the seed-0 sweep `few_labels_sweep`,
+fashion_few_labels.py).
 
 Sources and arms are shared through experiments/harness.py: a source with its checkpoint by
 `cached_run`, an arm's accuracy by `cached_eval`, so at one commit the claims
@@ -22,6 +23,7 @@ once. Source nets get the seed 100 + seed, so an arm's fresh layers are not draw
 initial values were.
 
   python -m experiments.transfer.figure2 --workdir runs/fashion_figure2   # all arms, figure2.png
+  python -m experiments.transfer.figure2 --few-labels-sweep --seeds 0 --workdir runs/few_sweep
 """
 
 import argparse
@@ -43,7 +45,8 @@ HALF_TRAIN = 30_000      # training images of each half
 STEPS = 3 * (HALF_TRAIN // BATCH)   # 3 passes: 1404 steps
 FEW_LABELS = 10          # labels per class of B in the few-label regime
 FEW_STEPS = 300
-FEW_N = len(LAYERS)      # AnB+ with all L layers copied, in the few-label regime
+FEW_ARM, FEW_N = 'AnB', 3   # the few-label arm: A's first 3 layers, frozen (seed-0 sweep)
+FEW_LR_MULTIPLIERS = (0.1, 0.01)   # the sweep's AnB+ also fine-tunes copied layers at these rates
 SOURCE_SEED = 100        # a source net trains with SOURCE_SEED + seed
 
 
@@ -196,11 +199,38 @@ def draw(runs, path):
 
 
 def few_labels(seed: int, workdir, overrides=()) -> dict:
-  """AnB+ at n = FEW_N and scratch, both on FEW_LABELS labels per class of B."""
+  """FEW_ARM at n = FEW_N and scratch, both on FEW_LABELS labels per class of B."""
   found = {arm: arm_accuracy(arm, FEW_N, seed, workdir, overrides, FEW_LABELS)
-           for arm in ('AnB+', 'scratch')}
-  print(f'    seed {seed}: {FEW_LABELS} labels per class: AnB+ (n={FEW_N}) '
-        f'{found["AnB+"]:.4f}, scratch {found["scratch"]:.4f}', flush=True)
+           for arm in (FEW_ARM, 'scratch')}
+  print(f'    seed {seed}: {FEW_LABELS} labels per class: {FEW_ARM} (n={FEW_N}) '
+        f'{found[FEW_ARM]:.4f}, scratch {found["scratch"]:.4f}', flush=True)
+  return found
+
+
+def few_labels_sweep(seed: int, workdir, overrides=()) -> dict:
+  """Every way of using A's net on FEW_LABELS labels per class of B, against scratch: AnB and
+  AnB+ at n = 1..L, and AnB+ with its copied layers fine-tuned at each of FEW_LR_MULTIPLIERS
+  times the learning rate. {'scratch': acc, 'AnB': [n=1..L], 'AnB+': [...], 'AnB+ lr x0.1': ...}
+  (the calibration that chose FEW_ARM and FEW_N: fashion_few_labels.py)."""
+  workdir = epath.Path(workdir)
+  src = source('A', seed, workdir, overrides)[1]
+  found = {'scratch': arm_accuracy('scratch', 0, seed, workdir, overrides, FEW_LABELS)}
+  for arm in ('AnB', 'AnB+'):
+    found[arm] = [arm_accuracy(arm, n, seed, workdir, overrides, FEW_LABELS)
+                  for n in range(1, len(LAYERS) + 1)]
+  for m in FEW_LR_MULTIPLIERS:
+    row = []
+    for n in range(1, len(LAYERS) + 1):
+      c = arm_config('AnB+', n, src, FEW_LABELS)
+      c.optimizer.lr_multipliers = tuple((p, m) for p in c.init_from.load)
+      row.append(harness.cached_eval(c, seed, workdir / f'AnB_plus{n}_lr{m}_{FEW_LABELS}pc',
+                                     overrides)['accuracy'])
+    found[f'AnB+ lr x{m}'] = row
+  for arm, row in found.items():
+    if arm != 'scratch':
+      print(f'    seed {seed}: {FEW_LABELS} labels per class: {arm} - scratch at n=1..'
+            f'{len(LAYERS)}: ' + ' '.join(f'{a - found["scratch"]:+.4f}' for a in row), flush=True)
+  print(f'    seed {seed}: scratch {found["scratch"]:.4f}', flush=True)
   return found
 
 
@@ -209,8 +239,16 @@ def main(argv=None):
                                    formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument('--workdir', default='runs/fashion_figure2')
   parser.add_argument('--seeds', default='0,1,2')
+  parser.add_argument('--few-labels-sweep', action='store_true',
+                      help='only the few-label calibration sweep (few_labels_sweep), per seed')
   args = parser.parse_args(argv)
   import numpy as np
+  if args.few_labels_sweep:
+    for seed in (int(s) for s in args.seeds.split(',')):
+      found = few_labels_sweep(seed, epath.Path(args.workdir) / f'seed{seed}')
+      (epath.Path(args.workdir) / f'seed{seed}' / 'few_labels_sweep.json').write_text(
+          json.dumps(found, indent=2))
+    return 0
   lines = ['| arm | ' + ' | '.join(f'n={n}' for n in range(1, len(LAYERS) + 1)) + ' |',
            '|---|' + '---|' * len(LAYERS)]
   runs = []
@@ -224,7 +262,8 @@ def main(argv=None):
     lines.append(f'| {arm} | ' + ' | '.join(f'{m:.4f} ± {s:.4f}' for m, s in zip(
         values.mean(0), values.std(0, ddof=1) if len(runs) > 1 else 0 * values[0])) + ' |')
   lines.append(f'\nbaseB {np.mean([r["baseB"] for r in runs]):.4f}; {FEW_LABELS} labels per '
-               f'class: AnB+ (n={FEW_N}) {np.mean([r["few_labels"]["AnB+"] for r in runs]):.4f}, '
+               f'class: {FEW_ARM} (n={FEW_N}) '
+               f'{np.mean([r["few_labels"][FEW_ARM] for r in runs]):.4f}, '
                f'scratch {np.mean([r["few_labels"]["scratch"] for r in runs]):.4f}')
   (epath.Path(args.workdir) / 'figure2.md').write_text('\n'.join(lines) + '\n')
   print('\n'.join(lines))
