@@ -243,6 +243,36 @@ def test_cpu_devices_split_the_host_before_jax_starts(xla_flags):
     assert lines[-1] == 'again False devices 2', out
 
 
+def test_cpu_devices_default_is_the_engines_pick(monkeypatch):
+  """config.cpu_devices = -1 (the default): two CPU devices for a Transformer or a fused RNN whose
+  batches split in two on a host of >= 2 cores, trained by one process on the plain data mesh;
+  JAX's one device for other families, other meshes, members, odd batches, one core; an
+  explicit count is kept as given."""
+  from train import sharding
+  monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0, 1})
+
+  def cfg(name, **changes):
+    c = config_lib.base_config()
+    c.model.name, c.data.batch_size = name, 16
+    for key, value in changes.items():
+      config_lib.apply_overrides(c, [f'--config.{key}={value}'])
+    return c
+  assert config_lib.base_config().cpu_devices == sharding.AUTO_CPU_DEVICES
+  assert sharding.cpu_devices_for(cfg('transformer')) == 2
+  assert sharding.cpu_devices_for(cfg('rnn')) == 2
+  for c in (cfg('cnn'), cfg('mlp'), cfg('capsnet'), cfg('transformer', **{'data.batch_size': 15}),
+            cfg('transformer', **{'data.eval_batch_size': 25}), cfg('transformer', cpu_devices=0),
+            cfg('transformer', **{'mesh.model': 2}), cfg('transformer', **{'vmap.seeds': (0, 1)})):
+    assert sharding.cpu_devices_for(c) == 0, (c.model.name, c.data, c.mesh, c.cpu_devices)
+  c = cfg('rnn')
+  with c.model.unlocked():
+    c.model.fused = False
+  assert sharding.cpu_devices_for(c) == 0
+  assert sharding.cpu_devices_for(cfg('cnn', cpu_devices=4)) == 4
+  monkeypatch.setattr(os, 'sched_getaffinity', lambda pid: {0})
+  assert sharding.cpu_devices_for(cfg('transformer')) == 0
+
+
 def test_a_workdir_written_before_new_config_keys_still_resumes():
   """Keys the engine gained after a run's config.json was written count as their defaults; a
   key that really differs still makes it another run."""

@@ -110,7 +110,6 @@ def _cnn_config():
 def _lstm_config():
   c = _base('rnn', 'bench', 128, cell='lstm', hidden=128, num_outputs=1)
   c.objective = 'regression'
-  c.cpu_devices = 2   # data-parallel over two CPU cores is faster for it (README, Speed)
   return c
 
 
@@ -118,7 +117,6 @@ def _transformer_config():
   c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
             num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
   c.objective = 'lm'
-  c.cpu_devices = 2   # data-parallel over two CPU cores is faster for it (README, Speed)
   return c
 
 

@@ -45,9 +45,11 @@ def base_config() -> ml_collections.ConfigDict:
   # Split this host's CPU into N JAX devices (one per core is the useful N) so the batch is
   # data-parallel over them: XLA:CPU runs most kernels of one step on one core at a time, so two
   # devices keep two cores busy. A speed lever, never the math (the batch mean is the same);
-  # 0 = JAX's default (one CPU device). Ignored on GPU/TPU hosts, when XLA_FLAGS already sets
-  # --xla_force_host_platform_device_count, and once JAX has started its devices.
-  c.cpu_devices = 0
+  # 0 = JAX's default (one CPU device); -1 = the engine's pick (train/sharding.py
+  # cpu_devices_for: 2 for Transformers and fused RNNs on a host of >= 2 cores, else 0). Ignored
+  # on GPU/TPU hosts, when XLA_FLAGS already sets --xla_force_host_platform_device_count, and
+  # once JAX has started its devices.
+  c.cpu_devices = -1
   # Keep freed host memory for reuse (glibc settings, train/host_memory.py): XLA:CPU's per-step
   # temporary block is then not mapped and page-faulted in afresh every step. Wins where steps
   # have large temporaries (the bench workloads: 12-28% faster), loses where the data pipeline's
@@ -394,9 +396,9 @@ def validate(config) -> None:
   if not -1 <= config.data.shuffle_seed < 2 ** 32:
     raise UserError(f'config.data.shuffle_seed must be -1 (config.seed) or in [0, 2**32), got '
                     f'{config.data.shuffle_seed}')
-  if not 0 <= config.cpu_devices <= MAX_CPU_DEVICES:
-    raise UserError(f'config.cpu_devices must be 0 (JAX\'s default) or a device count up to '
-                    f'{MAX_CPU_DEVICES}, got {config.cpu_devices}')
+  if not -1 <= config.cpu_devices <= MAX_CPU_DEVICES:
+    raise UserError(f'config.cpu_devices must be -1 (the engine\'s pick), 0 (JAX\'s default) or a '
+                    f'device count up to {MAX_CPU_DEVICES}, got {config.cpu_devices}')
   d = config.data
   if d.batch_size <= 0:
     raise UserError(f'config.data.batch_size must be positive, got {d.batch_size}')

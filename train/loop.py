@@ -83,7 +83,7 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
 def prepare_host(config) -> None:
   """The process-wide settings of a run (config.cpu_devices, config.retain_freed_memory): they
   take effect only before JAX starts its devices, so a run (or a benchmark) makes them first."""
-  sharding_lib.use_cpu_devices(config.cpu_devices)
+  sharding_lib.use_cpu_devices(sharding_lib.cpu_devices_for(config))
   if config.retain_freed_memory:
     host_memory.retain_freed_memory()
 

@@ -37,6 +37,32 @@ TRANSFORMER_TENSOR_PARALLEL = (
 MEMBER_AXIS = 'member'
 
 
+AUTO_CPU_DEVICES = -1   # config.cpu_devices' default: the engine picks (cpu_devices_for)
+# Model families whose steps measured faster data-parallel over two CPU devices than on one (README,
+# Speed: "cpu_devices"); convolutional nets, MLPs and capsules did not gain, so they keep one.
+SPLIT_FAMILIES = ('transformer', 'rnn')
+
+
+def cpu_devices_for(config) -> int:
+  """The CPU device count a run asks for: config.cpu_devices, or where it is AUTO_CPU_DEVICES,
+  the engine's pick: 2 on a host with >= 2 cores for a model of SPLIT_FAMILIES (an RNN only with
+  its fused layers: the plain scan all-reduces at every time step) whose batch sizes split in two,
+  trained on the default data-parallel mesh by one process without members; else 0 (JAX's one
+  device). Only the count: use_cpu_devices applies it (or not: see there)."""
+  n = int(config.cpu_devices)
+  if n != AUTO_CPU_DEVICES:
+    return n
+  m, d = config.model, config.data
+  batches = (d.batch_size, d.eval_batch_size or d.batch_size)
+  fits = (m.name in SPLIT_FAMILIES and m.get('fused', True)
+          and len(os.sched_getaffinity(0)) >= 2
+          and all(b % 2 == 0 for b in batches)
+          and dict(config.mesh) == {'data': -1, 'model': 1}
+          and not (config.vmap.seeds or config.vmap.learning_rates)
+          and not jax.distributed.is_initialized())
+  return 2 if fits else 0
+
+
 def use_cpu_devices(n: int) -> bool:
   """`config.cpu_devices`: make JAX's CPU backend n devices (jax_num_cpu_devices). Must run
   before JAX starts its devices; returns whether it applied (see train/config.py for when not)."""
