@@ -23,7 +23,8 @@ seeds, since it chose among 16 variants.
 
 The A source net is shared with the other two Fashion transfer claims (read back at the same
 commit). Time alone: the source net (1404 steps) and two 300-step runs a seed; the record at
-6e343f6 took 132 s for three seeds on 2 cores, so CI runs it (one seed a commit).
+6e343f6 took 132 s for three seeds on 2 cores; CI runs it in its rotation of longer claims (its
+margin, 1.85 std, is under the 2 that a claim run at every commit needs).
 
   python -m experiments.reproduce experiments/transfer/fashion_few_labels.py
 """
@@ -65,4 +66,7 @@ def get_record():
               f'{figure2.FEW_ARM}(n={figure2.FEW_N}) - scratch'),
           metric=f'accuracy({figure2.FEW_ARM}) - accuracy(scratch), 10 labels per class',
           threshold=THRESHOLD, direction='>=', seeds=SEEDS, measure=measure,
-          minutes=2.5))   # its record at 6e343f6: 132 s for 3 seeds, source nets included
+          # Its record took 132 s for 3 seeds, but a claim CI runs at every commit needs a recorded
+          # margin of 2 std (tests/test_experiments.py) and this one has 1.85: counted as 5
+          # minutes, it runs in CI's rotation of longer claims (one seed, every few commits).
+          minutes=5.0))
