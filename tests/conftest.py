@@ -19,6 +19,13 @@ def data_dir(tmp_path_factory):
 
 
 @pytest.fixture(scope='session', autouse=True)
+def _array_cache_of_the_session(tmp_path_factory):
+  """Decoded splits (train/array_cache.py) kept for this session's runs and subprocesses only: the
+  session's data dirs are new each time, so their files would pile up in ~/.cache."""
+  os.environ['NNZOO_ARRAY_CACHE_DIR'] = str(tmp_path_factory.mktemp('arrays'))
+
+
+@pytest.fixture(scope='session', autouse=True)
 def _temp_dir_inside_pytests(tmp_path_factory):
   """TFDS leaves one empty mkdtemp directory behind for every builder it constructs before the data
   set is prepared (DatasetInfo.initialize_from_bucket), which the tests do hundreds of times: keep

@@ -38,6 +38,7 @@ import jax
 import numpy as np
 from etils import epath
 
+from train import array_cache
 from train import augment as augment_lib
 from train import preprocess
 from train.errors import UserError
@@ -140,14 +141,23 @@ def open_split(data_config, split: str):
 
 
 class ArraySource:
-  """A whole split decoded into host memory: the same random access, no per-read decoding."""
+  """A whole split decoded into host memory: the same random access, no per-read decoding. A TFDS
+  split decoded once is kept on local disk and read back by later runs (train/array_cache.py)."""
 
   def __init__(self, source, chunk: int = 4096):
-    parts = []
-    for start in range(0, len(source), chunk):
-      idx = list(range(start, min(start + chunk, len(source))))
-      parts.append(read(source, np.asarray(idx)))
-    self.arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+    split = getattr(source, 'split', None)
+    kept = (isinstance(split, str) and hasattr(source, 'dataset_info')
+            and not _tfds_is_mocked())
+    arrays = array_cache.load(source, split) if kept else None
+    if arrays is None or any(len(v) != len(source) for v in arrays.values()):
+      parts = []
+      for start in range(0, len(source), chunk):
+        idx = list(range(start, min(start + chunk, len(source))))
+        parts.append(read(source, np.asarray(idx)))
+      arrays = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+      if kept:
+        array_cache.save(source, split, arrays)
+    self.arrays = arrays
     self._len = len(source)
 
   def __len__(self):
