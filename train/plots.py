@@ -73,17 +73,39 @@ def show_image(ax, img):
   ax.axis('off')
 
 
+def mosaic(images, cols: int, gap: int = 1, top: int = 0, fill: float = 1.0) -> np.ndarray:
+  """Images [B, H, W(, C)] tiled into one [rows, cols] picture, `gap` pixels of `fill` between
+  them and `top` more above each row (room for a title): one imshow instead of an axes per image,
+  which makes a grid of 32-64 images ~10x faster to draw."""
+  images = np.asarray(images, np.float32)
+  if images.ndim == 3:
+    images = images[..., None]
+  b, h, w, c = images.shape
+  rows = -(-b // cols)
+  cell_h, cell_w = h + gap + top, w + gap
+  out = np.full((rows * cell_h + gap, cols * cell_w + gap, c), fill, np.float32)
+  for i, img in enumerate(images):
+    r, k = divmod(i, cols)
+    y, x = r * cell_h + gap + top, k * cell_w + gap
+    out[y:y + h, x:x + w] = img
+  return out[..., 0] if c == 1 else out
+
+
+def _show_mosaic(picture, figsize):
+  fig, ax = plt.subplots(figsize=figsize)
+  ax.imshow(picture, cmap='gray' if picture.ndim == 2 else None, vmin=0, vmax=1,
+            interpolation='nearest')
+  ax.axis('off')
+  return fig, ax
+
+
 def image_grid(images, path, cols: int = 8):
   """Images in [0, 1] in rows of `cols` (samples of a generative model)."""
   if not fits_images(images, path):
     return None
   images = np.clip(np.asarray(images), 0, 1)
   rows = -(-len(images) // cols)
-  fig, axes = plt.subplots(rows, cols, figsize=(cols * 0.9, rows * 0.9), squeeze=False)
-  for ax in axes.flat:
-    ax.axis('off')
-  for ax, img in zip(axes.flat, images):
-    show_image(ax, img)
+  fig, _ = _show_mosaic(mosaic(images, cols), (cols * 0.9, rows * 0.9))
   return save(fig, path)
 
 
@@ -120,19 +142,24 @@ def learning_curves(rows: list[dict], path):
 
 
 def prediction_grid(images, labels, predictions, path, max_images: int = 32):
-  """Eval images with 'pred/true' titles; wrong predictions in red."""
+  """Eval images with 'pred/true' titles; wrong predictions in red. Each image is scaled to its
+  own range, as imshow would scale it alone."""
   if not fits_images(images, path):
     return None
   images, labels, predictions = (np.asarray(a)[:max_images] for a in (images, labels, predictions))
-  n = len(images)
+  images = images.astype(np.float32)
+  axes = tuple(range(1, images.ndim))
+  low, high = images.min(axis=axes, keepdims=True), images.max(axis=axes, keepdims=True)
+  images = (images - low) / np.where(high > low, high - low, 1.0)
+  n, h, w = len(images), images.shape[1], images.shape[2]
   cols = 8
   rows = -(-n // cols)
-  fig, axes = plt.subplots(rows, cols, figsize=(cols * 1.1, rows * 1.25), squeeze=False)
-  for ax in axes.flat:
-    ax.axis('off')
-  for ax, img, y, p in zip(axes.flat, images, labels, predictions):
-    ax.imshow(img.squeeze(), cmap='gray' if img.ndim == 2 or img.shape[-1] == 1 else None)
-    ax.set_title(f'{p}/{y}', fontsize=8, color='black' if p == y else 'red')
+  gap, top = max(1, w // 14), max(4, h // 3)   # room above each image for its title
+  fig, ax = _show_mosaic(mosaic(images, cols, gap, top), (cols * 1.1, rows * 1.25))
+  for i, (y, p) in enumerate(zip(labels, predictions)):
+    r, k = divmod(i, cols)
+    ax.text(k * (w + gap) + gap + w / 2, r * (h + gap + top) + gap + top - 1, f'{p}/{y}',
+            ha='center', va='bottom', fontsize=8, color='black' if p == y else 'red')
   fig.suptitle('prediction/label', fontsize=9)
   return save(fig, path)
 
