@@ -117,3 +117,28 @@ def test_claims_measure_the_arms_and_read_back_what_another_claim_trained(tmp_pa
     few, arms = fashion_few_labels.measure(0, tmp_path / 'c3' / 'seed0', ONE_STEP)
     assert tally.counts()['runs_trained'] == 2 and tally.counts()['runs_reused'] == 1
     assert few == arms[figure2.FEW_ARM] - arms['scratch']
+
+
+@pytest.mark.slow  # 10 one-step runs on 8 devices: in CI (.ci/run)
+def test_few_labels_sweep_trains_every_arm_and_rate_with_its_multipliers(tmp_path, monkeypatch):
+  """The calibration sweep (figure2 --few-labels-sweep): scratch, AnB and AnB+ at every n, and AnB+
+  with the copied layers' learning rate scaled, each its own run (LAYERS cut to two)."""
+  from experiments import provenance
+  from train import tally
+  monkeypatch.setattr(harness, 'ARMS_CACHE', str(tmp_path / 'arms'))
+  monkeypatch.setattr(figure2, 'LAYERS', figure2.LAYERS[:2])
+  monkeypatch.setattr(provenance, 'commit', lambda: 'aaaaaaaaaa')
+  seen = []
+  real = harness.cached_eval
+  monkeypatch.setattr(harness, 'cached_eval',
+                      lambda c, *a, **k: seen.append(tuple(c.optimizer.lr_multipliers)) or
+                      real(c, *a, **k))
+  with tfds.testing.mock_data(num_examples=MOCK):
+    tally.reset()
+    found = figure2.few_labels_sweep(0, tmp_path / 'seed0', ONE_STEP)
+  rates = [f'AnB+ lr x{m}' for m in figure2.FEW_LR_MULTIPLIERS]
+  assert sorted(found) == sorted(['scratch', 'AnB', 'AnB+', *rates])
+  assert all(len(found[k]) == 2 and all(0 <= a <= 1 for a in found[k]) for k in found
+             if k != 'scratch')
+  assert tally.counts()['runs_trained'] == 1 + 1 + 4 * 2   # source A, scratch, 4 arms x 2 n
+  assert (('^Conv_0/', 0.1), ('^Conv_1/', 0.1)) in seen and (('^Conv_0/', 0.01),) in seen

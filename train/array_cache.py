@@ -1,7 +1,7 @@
 """Decoded splits kept on local disk: a run reads a split it has decoded before as arrays.
 
 `config.data.cache` (on by default) decodes a whole split into host memory. For Fashion-MNIST that
-is 70,000 PNG records through TFDS's decoders, ~7 s of every run's start on a 2-core host, more
+is 70,000 PNG records through TFDS's decoders, ~6 s of every run's start on a 2-core host, more
 than most of a short run's training. The first run of a split saves the decoded arrays as one
 .npz file; later runs load that file (~0.1 s) instead.
 
