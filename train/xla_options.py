@@ -1,11 +1,13 @@
 """XLA compiler options of a compiled step: the config's (`config.xla_options`), or, where it names
 none, the engine's pick for the step's platform and operations.
 
-The pick (`for_step`): on XLA:CPU a step with convolutions keeps only dots and elementwise work on
-YNNPACK, so that convolutions, pooling windows and their gradients go to XLA's own multi-threaded
-kernels instead of YNNPACK's, which keep one core busy. Measured on 2 cores: a quarter-width
-ResNet-18 on 28x28 images 3.0 -> 3.7 steps/s, the Fashion 2-conv net 5.6 -> 7.4, the bench CNN
-0.067 -> 0.044 s a step (README, Speed). Steps without convolutions (MLPs, RNNs, Transformers,
+The pick (`for_step`): on XLA:CPU a step with convolutions keeps only dots, elementwise work and
+reductions on YNNPACK, so that convolutions, pooling windows and their gradients go to XLA's own
+multi-threaded kernels instead of YNNPACK's, which keep one core busy. Measured on 2 cores: a
+quarter-width ResNet-18 on 28x28 images 3.0 -> 3.7 steps/s, the Fashion 2-conv net 5.6 -> 7.4, the
+bench CNN 0.067 -> 0.044 s a step (README, Speed). Reductions stay on YNNPACK: without it XLA:CPU
+rewrites a bias gradient (a sum over batch and positions) into a strided reduce-window on one
+core, ~10 ms of the 2-conv net's ~90 ms step (0.088 -> 0.079 s with reductions on YNNPACK). Steps without convolutions (MLPs, RNNs, Transformers,
 convolutions written as im2col matmuls) or with only tiny ones (MIN_CONV_AREA) keep XLA's
 defaults: the same option slows those. Options change kernels, not the math
 (tests/test_engine.py compares parameters after several steps both ways).
@@ -20,9 +22,10 @@ from train.errors import UserError
 
 PLATFORM_PREFIXES = {'cpu': 'xla_cpu_', 'gpu': 'xla_gpu_', 'tpu': 'xla_tpu_'}
 
-# Convolutions and reduce-windows off YNNPACK (XLA:CPU's default hands them to it).
+# Convolutions and reduce-windows off YNNPACK (XLA:CPU's default hands them to it); dots,
+# elementwise work and plain reductions kept there.
 CPU_CONV = {'xla_cpu_experimental_ynn_fusion_type':
-            'LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE'}
+            'LIBRARY_FUSION_TYPE_DOT,LIBRARY_FUSION_TYPE_ELTWISE,LIBRARY_FUSION_TYPE_REDUCE'}
 
 
 def platform_of(mesh) -> str:
