@@ -1,11 +1,13 @@
 """The loop end to end on 8 fake devices: it learns, it resumes bit for bit, it survives a corrupted
 checkpoint, and it gives the same numbers on 1 and 8 devices."""
 
+import functools
 import json
 import logging
 import os
 import subprocess
 import sys
+import time
 
 import jax
 import numpy as np
@@ -326,3 +328,32 @@ def test_fsdp_shards_every_large_leaf_of_the_state(data_dir):
       assert "'data'" in spec and per_device * 8 == full, (path, shape, spec)
     else:
       assert per_device == full, (path, shape, spec)
+
+
+def test_pictures_keep_within_their_share_of_the_run(data_dir, tmp_path, monkeypatch):
+  now = [0.0]
+  budget = loop.PlotBudget(share=0.05, clock=lambda: now[0])
+  assert budget.due()                        # the first evaluation draws
+  budget.draw(lambda: now.__setitem__(0, now[0] + 1.0))   # 1 s of drawing at t = 0
+  now[0] = 10.0
+  assert not budget.due()                    # 1 s > 5% of 10 s
+  now[0] = 20.0
+  assert budget.due()                        # 1 s <= 5% of 20 s
+  # Through the loop: drawing that costs more than the steps is done at the first evaluation, at
+  # a stop and at the end, not at every evaluation.
+  drawn = []
+
+  def slow_plots(config, workdir, objective, state, pipeline, tables):
+    drawn.append(int(jax.device_get(state.step)))
+    clock[0] += 100.0
+
+  clock = [0.0]   # each drawing takes 100 s of the budget's clock
+  monkeypatch.setattr(loop, '_write_plots', slow_plots)
+  monkeypatch.setattr(loop, 'PlotBudget', functools.partial(
+      loop.PlotBudget, clock=lambda: time.perf_counter() + clock[0]))
+  c = tiny(data_dir, num_steps=12, eval_every=2, ckpt_every=0)
+  loop.train_and_evaluate(c, tmp_path / 'a', stop_after=8, progress=False)
+  assert drawn == [2, 8], drawn              # the first evaluation and the stop
+  drawn.clear()
+  loop.train_and_evaluate(c, tmp_path / 'a', progress=False)
+  assert drawn == [10, 12], drawn            # the resumed run's first evaluation and the end

@@ -34,7 +34,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.eval_every = 500            # 0: only at the end
   c.ckpt_every = 500            # 0: only at the end (and on SIGTERM)
   c.keep_ckpts = 3
-  c.plots = True                # PNGs in workdir/plots at each eval and at the end
+  c.plots = True                # PNGs in workdir/plots at evals (<= 5% of the time) and the end
   c.skip_nonfinite = False      # NaN/Inf step: False = stop (naming step and quantity);
                                 # True = skip it
   # XLA compiler options for this run's compiled steps, 'name=value' each (a speed lever, never

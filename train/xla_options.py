@@ -7,10 +7,11 @@ multi-threaded kernels instead of YNNPACK's, which keep one core busy. Measured 
 quarter-width ResNet-18 on 28x28 images 3.0 -> 3.7 steps/s, the Fashion 2-conv net 5.6 -> 7.4, the
 bench CNN 0.067 -> 0.044 s a step (README, Speed). Reductions stay on YNNPACK: without it XLA:CPU
 rewrites a bias gradient (a sum over batch and positions) into a strided reduce-window on one
-core, ~10 ms of the 2-conv net's ~90 ms step (0.088 -> 0.079 s with reductions on YNNPACK). Steps without convolutions (MLPs, RNNs, Transformers,
-convolutions written as im2col matmuls) or with only tiny ones (MIN_CONV_AREA) keep XLA's
-defaults: the same option slows those. Options change kernels, not the math
-(tests/test_engine.py compares parameters after several steps both ways).
+core, ~10 ms of the 2-conv net's ~90 ms step (0.088 -> 0.079 s with reductions on YNNPACK).
+Steps without convolutions (MLPs, RNNs, Transformers, convolutions written as im2col matmuls) or
+with only tiny ones (MIN_CONV_AREA) keep XLA's defaults: the same option slows those. Options
+change kernels, not the math (tests/test_engine.py compares parameters after several steps both
+ways).
 
 Any `config.xla_options` entry replaces the pick; options meant for another platform are dropped,
 so one config runs unchanged on a CPU, a GPU and a TPU.
