@@ -23,6 +23,8 @@ def _array_cache_of_the_session(tmp_path_factory):
   """Decoded splits (train/array_cache.py) kept for this session's runs and subprocesses only: the
   session's data dirs are new each time, so their files would pile up in ~/.cache."""
   os.environ['NNZOO_ARRAY_CACHE_DIR'] = str(tmp_path_factory.mktemp('arrays'))
+  # Compiled programs (train/compile_cache.py) likewise: shared by this session's runs only.
+  os.environ['NNZOO_COMPILE_CACHE_DIR'] = str(tmp_path_factory.mktemp('jax_compile'))
 
 
 @pytest.fixture(scope='session', autouse=True)

@@ -23,6 +23,7 @@ from etils import epath
 
 from train import atomic
 from train import checkpoint
+from train import compile_cache
 from train import config as config_lib
 from train import data
 from train import host_memory
@@ -96,6 +97,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
       config.data.data_dir = data.resolve_data_dir(config.data)
   objectives.resolve_args(config)   # so config.json states every objective argument's value
   prepare_host(config)
+  compile_cache.enable()            # before the first compile: a second run reads its programs
   workdir = epath.Path(workdir if '://' in str(workdir) else os.path.abspath(workdir))
   _make_workdir(workdir)
   _lock_workdir(workdir, held)
