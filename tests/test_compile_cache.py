@@ -22,7 +22,7 @@ def _run(workdir, data_dir, cache_dir, **env):
 
 
 def _entries(cache_dir):
-  return sorted(os.listdir(cache_dir)) if cache_dir.exists() else []
+  return sorted(str(p.relative_to(cache_dir)) for p in cache_dir.rglob('*') if p.is_file())
 
 
 def test_a_second_run_reads_the_first_runs_programs(data_dir, tmp_path):
@@ -30,6 +30,8 @@ def test_a_second_run_reads_the_first_runs_programs(data_dir, tmp_path):
   first = _run(tmp_path / 'a', data_dir, cache)
   written = _entries(cache)
   assert len(written) >= 3, written        # train step, eval step, init at least
+  from train import compile_cache         # in this CPU's own subdirectory
+  assert {w.split('/')[0] for w in written} == {compile_cache.host_kind()}
   second = _run(tmp_path / 'b', data_dir, cache)
   assert _entries(cache) == written        # every program found: nothing new written
   assert second == first                   # the same numbers from the programs read back

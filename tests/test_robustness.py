@@ -318,3 +318,16 @@ def test_a_config_with_nan_in_it_is_the_same_run_when_resumed():
     c.data.mean, c.data.std = (float('nan'),), (1.0,)
   saved = json.loads(config_lib.to_json(c))
   assert loop.changed_keys(saved, c) == []
+
+
+def test_a_full_disk_reported_as_resource_exhausted_is_a_full_disk():
+  from train import cli as cli_lib
+  store = ValueError('RESOURCE_EXHAUSTED: Error writing local file "/w/checkpoints/5.orbax-'
+                     'checkpoint-tmp/d/abc": No space left on device [OS error: 28]')
+  wrapped = RuntimeError('save failed')
+  wrapped.__cause__ = store
+  assert cli_lib.error_kind(store) == cli_lib.error_kind(wrapped) == 'disk full'
+  assert cli_lib.error_kind(ValueError('RESOURCE_EXHAUSTED: Out of memory allocating 8 GiB')) == (
+      'out of memory')
+  assert cli_lib.error_kind(MemoryError('Unable to allocate')) == 'out of memory'
+  assert cli_lib.error_kind(RuntimeError('boom')) is None

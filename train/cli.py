@@ -45,13 +45,14 @@ def run_guarded(body, workdir=None) -> int:
     return e.exit_code
   except Exception as e:  # noqa: BLE001 - disk full and out of memory are the user's to fix;
     # anything else is a bug
-    if os.environ.get('NNZOO_DEBUG') and not _disk_full(e):
+    kind = error_kind(e)
+    if os.environ.get('NNZOO_DEBUG') and kind != 'disk full':
       raise
-    if _out_of_memory(e):
+    if kind == 'out of memory':
       print(f'nnzoo: error: out of memory: {_first_line(e)}: use a smaller config.data.batch_size '
             f'or model, or more devices', file=sys.stderr)
       return 2
-    if not _disk_full(e):
+    if kind is None:
       from train.errors import report_bug
       return report_bug(e)
     if workdir is None:
@@ -76,6 +77,15 @@ def _last_words(message: str) -> None:
   os.dup2(devnull, 2)
   sys.stderr = open(os.devnull, 'w')
   os.write(fd, message.encode())
+
+
+def error_kind(e: BaseException) -> str | None:
+  """'disk full', 'out of memory' (the user's to fix) or None (a bug). A full disk is checked
+  first: tensorstore reports one as RESOURCE_EXHAUSTED too ('Error writing local file ...: No
+  space left on device')."""
+  if _disk_full(e):
+    return 'disk full'
+  return 'out of memory' if _out_of_memory(e) else None
 
 
 def _out_of_memory(e: BaseException) -> bool:

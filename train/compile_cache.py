@@ -7,7 +7,10 @@ config (a resumed run, another seed, a sweep's next point) reads them back inste
 MLP's 5-epoch run 13.4 -> 10.6 s. JAX keys each entry by the program, the compile options (the
 engine's XLA options included), the devices and the jax/jaxlib version, so a changed model or
 flag compiles afresh; only process 0 writes; an entry that cannot be read (a run killed while
-writing it) costs one warning and a compile, not the run.
+writing it) costs one warning and a compile, not the run. Compiled CPU code uses the host's
+instruction set (AVX-512 here, AVX2 elsewhere), so each kind of CPU gets its own subdirectory,
+named by a hash of its instruction-set flags: a home directory shared by different machines
+never hands one of them another's code.
 
 The cache is `~/.cache/nnzoo/jax_compile` (`NNZOO_COMPILE_CACHE_DIR` elsewhere; a
 `jax_compilation_cache_dir` the user set, e.g. by JAX_COMPILATION_CACHE_DIR, is kept);
@@ -16,7 +19,9 @@ The cache is `~/.cache/nnzoo/jax_compile` (`NNZOO_COMPILE_CACHE_DIR` elsewhere; 
 `python -m train.bench` leaves it off: its `compile_s` measures XLA's compile.
 """
 
+import hashlib
 import os
+import platform
 from pathlib import Path
 
 import jax
@@ -32,7 +37,7 @@ def enable() -> str | None:
   current = jax.config.jax_compilation_cache_dir
   if current:
     return current
-  path = Path(os.environ.get('NNZOO_COMPILE_CACHE_DIR') or DEFAULT_DIR)
+  path = Path(os.environ.get('NNZOO_COMPILE_CACHE_DIR') or DEFAULT_DIR) / host_kind()
   try:
     path.mkdir(parents=True, exist_ok=True)
   except OSError:
@@ -42,3 +47,18 @@ def enable() -> str | None:
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
   jax.config.update('jax_persistent_cache_min_entry_size_bytes', 0)
   return str(path)
+
+
+def host_kind() -> str:
+  """A short name for this machine's CPU: its architecture and a hash of its feature flags."""
+  flags = ''
+  try:
+    with open('/proc/cpuinfo') as f:
+      for line in f:
+        if line.startswith(('flags', 'Features')):   # x86 / ARM
+          flags = ' '.join(sorted(line.split(':', 1)[1].split()))
+          break
+  except OSError:
+    flags = platform.processor()
+  digest = hashlib.sha256(f'{platform.machine()} {flags}'.encode()).hexdigest()[:12]
+  return f'{platform.machine() or "cpu"}-{digest}'
