@@ -51,3 +51,14 @@ def test_the_switch_and_a_users_own_cache_dir(tmp_path, monkeypatch):
   finally:
     jax.config.update('jax_compilation_cache_dir', before)
   assert not (tmp_path / 'ours').exists()
+
+
+def test_the_cache_is_trimmed_oldest_first(tmp_path):
+  from train import compile_cache
+  for i in range(10):                       # 10 entries of 100 bytes, entry 0 the oldest
+    f = tmp_path / f'e{i}-cache'
+    f.write_bytes(b'x' * 100)
+    os.utime(f, (1000 + i, 1000 + i))
+  assert compile_cache.trim(tmp_path, max_bytes=1000) == 0      # at the limit: kept
+  assert compile_cache.trim(tmp_path, max_bytes=999) == 6       # down to half the limit
+  assert sorted(p.name for p in tmp_path.iterdir()) == [f'e{i}-cache' for i in range(6, 10)]

@@ -14,8 +14,11 @@ never hands one of them another's code.
 
 The cache is `~/.cache/nnzoo/jax_compile` (`NNZOO_COMPILE_CACHE_DIR` elsewhere; a
 `jax_compilation_cache_dir` the user set, e.g. by JAX_COMPILATION_CACHE_DIR, is kept);
-`NNZOO_COMPILE_CACHE=0` turns it off. It must be set before the process's first compilation
-(JAX decides once per process whether to use a cache), so the engine sets it when a run starts.
+`NNZOO_COMPILE_CACHE=0` turns it off. It does not grow without bound: when a run starts with
+more than MAX_BYTES there, the entries written longest ago go until half of that is left (one
+that was still in use is compiled and written again). It must be set before the process's first
+compilation (JAX decides once per process whether to use a cache), so the engine sets it when a
+run starts.
 `python -m train.bench` leaves it off: its `compile_s` measures XLA's compile.
 """
 
@@ -27,6 +30,7 @@ from pathlib import Path
 import jax
 
 DEFAULT_DIR = Path.home() / '.cache' / 'nnzoo' / 'jax_compile'
+MAX_BYTES = 2 * 2 ** 30
 
 
 def enable() -> str | None:
@@ -42,6 +46,7 @@ def enable() -> str | None:
     path.mkdir(parents=True, exist_ok=True)
   except OSError:
     return None
+  trim(path)
   jax.config.update('jax_compilation_cache_dir', str(path))
   # Every program, however quick to compile: a run's small ones add up to seconds.
   jax.config.update('jax_persistent_cache_min_compile_time_secs', 0.0)
@@ -62,3 +67,27 @@ def host_kind() -> str:
     flags = platform.processor()
   digest = hashlib.sha256(f'{platform.machine()} {flags}'.encode()).hexdigest()[:12]
   return f'{platform.machine() or "cpu"}-{digest}'
+
+
+def trim(path: Path, max_bytes: int | None = None) -> int:
+  """Removes the oldest files of `path` (by modification time) while it holds more than
+  `max_bytes` (MAX_BYTES), down to half of it; returns how many went. (JAX's own size limit needs
+  a file-lock package we do not install.)"""
+  max_bytes = MAX_BYTES if max_bytes is None else max_bytes
+  try:
+    files = [(e.stat().st_mtime, e.stat().st_size, e.path) for e in os.scandir(path)
+             if e.is_file()]
+  except OSError:
+    return 0
+  total, removed = sum(f[1] for f in files), 0
+  if total <= max_bytes:
+    return 0
+  for _, size, name in sorted(files):
+    if total <= max_bytes // 2:
+      break
+    try:
+      os.remove(name)
+    except OSError:
+      continue
+    total, removed = total - size, removed + 1
+  return removed
