@@ -18,8 +18,7 @@ The cache is `~/.cache/nnzoo/jax_compile` (`NNZOO_COMPILE_CACHE_DIR` elsewhere; 
 more than MAX_BYTES there, the entries written longest ago go until half of that is left (one
 that was still in use is compiled and written again). It must be set before the process's first
 compilation (JAX decides once per process whether to use a cache), so the engine sets it when a
-run starts.
-`python -m train.bench` leaves it off: its `compile_s` measures XLA's compile.
+run starts. `python -m train.bench` leaves it off: its `compile_s` measures XLA's compile.
 """
 
 import hashlib
@@ -75,8 +74,8 @@ def trim(path: Path, max_bytes: int | None = None) -> int:
   a file-lock package we do not install.)"""
   max_bytes = MAX_BYTES if max_bytes is None else max_bytes
   try:
-    files = [(e.stat().st_mtime, e.stat().st_size, e.path) for e in os.scandir(path)
-             if e.is_file()]
+    files = [(st.st_mtime, st.st_size, e.path) for e in os.scandir(path) if e.is_file()
+             for st in (e.stat(),)]
   except OSError:
     return 0
   total, removed = sum(f[1] for f in files), 0
