@@ -108,3 +108,84 @@ def test_missing_data_set_names_set_dir_and_fix(tmp_path):
 def test_batch_not_divisible_by_devices(data_dir):
   with pytest.raises(UserError, match='not divisible by the 8 devices'):
     data.make_pipeline(_config(data_dir, batch_size=12))
+
+
+def _bitwise_equal(a: dict, b: dict) -> None:
+  assert sorted(a) == sorted(b)
+  for k in a:
+    assert a[k].dtype == b[k].dtype and a[k].sharding == b[k].sharding, k
+    x, y = np.asarray(a[k]), np.asarray(b[k])
+    assert x.shape == y.shape and x.tobytes() == y.tobytes(), k
+
+
+def test_batches_made_on_the_devices_are_the_host_paths_bitwise(data_dir):
+  """config.data.device_resident: the train split kept on the 8 devices and each step's batch
+  gathered and scaled there equals the host path's batch bit for bit, in the same sharding, across
+  an epoch boundary, with some classes relabelled and mean/std on."""
+  import jax
+  mesh = jax.make_mesh((8,), ('data',))
+  by_data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  c = _config(data_dir, classes=(7, 2, 9, 0, 1, 3), mean=(0.3,), std=(0.2,), batch_size=64)
+  p = data.make_pipeline(c, by_data)
+  assert p.device_resident and p.not_resident(by_data) is None
+  steps = len(p.train_source) // 64   # the last step's batch spans two epochs
+  host = list(data.host_stream(p, steps - 2, steps + 2, by_data))
+  made = list(p.train_stream(steps - 2, steps + 2, by_data))
+  assert len(made) == len(host) == 4
+  for a, b in zip(host, made):
+    _bitwise_equal(a, b)
+  assert set(np.asarray(made[0]['label']).tolist()) <= set(range(6))
+
+
+def test_colour_images_made_on_the_devices_are_the_host_paths_bitwise():
+  """Three channels, each with its own mean and std, every uint8 value in each: the value tables
+  give what the host's own arithmetic does (XLA's would differ in the last bit: it multiplies by
+  the reciprocal)."""
+  import jax
+  rng = np.random.default_rng(0)
+  rows = [{'image': rng.integers(0, 256, (6, 5, 3), dtype=np.uint8), 'label': np.int64(i % 4),
+           'id': f'example {i}'} for i in range(40)]
+  rows[0]['image'][:] = np.arange(90).reshape(6, 5, 3)     # with rows 1 and 2, all 256 values
+  rows[1]['image'][:] = np.arange(90, 180).reshape(6, 5, 3)
+  rows[2]['image'][:] = np.arange(166, 256).reshape(6, 5, 3)
+  source = data.ArraySource(rows)
+  mesh = jax.make_mesh((8,), ('data',))
+  by_data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  p = data.Pipeline(source, source, 16, 16, 3, 0, 1, device_resident=True,
+                    normalize=data.normalizer((0.49, 0.48, 0.45), (0.247, 0.243, 0.262)))
+  assert p.not_resident(by_data) is None
+  tables = p.value_tables(source.arrays)
+  assert tables['image'].shape == (256, 3)
+  mean, std = np.float32([0.49, 0.48, 0.45]), np.float32([0.247, 0.243, 0.262])
+  plain = jax.jit(lambda x: (x.astype(np.float32) / 255.0 - mean) / std)   # why the tables exist
+  host = p.normalize(data.scale_images({'image': source.arrays['image']}))['image']
+  assert not np.array_equal(np.asarray(plain(source.arrays['image'])), host)
+  for a, b in zip(data.host_stream(p, 0, 6, by_data), p.train_stream(0, 6, by_data)):
+    _bitwise_equal(a, b)
+    assert 'id' not in b
+
+
+def test_the_split_stays_on_the_host_where_batches_are_not_a_plain_gather(data_dir):
+  """Augmentation (host numpy per batch), a second stream, several processes, an uncached split,
+  a split too large: each named, and the stream still gives the host path's batches."""
+  import jax
+  mesh = jax.make_mesh((8,), ('data',))
+  by_data = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec('data'))
+  cases = {'augment': dict(augment=('flip_left_right',)),
+           'val_split': dict(val_split='train[:50%]'), 'cache=False': dict(cache=False),
+           'device_resident': dict(device_resident=False)}
+  for why, kw in cases.items():
+    p = data.make_pipeline(_config(data_dir, **kw), by_data)
+    if why != 'device_resident':
+      assert why in p.not_resident(by_data), why
+    assert p.resident_split(by_data) is None or not p.device_resident
+    b = next(iter(p.train_stream(0, 1, by_data)))
+    _bitwise_equal(b, data.global_batch(p.train_batch(0), by_data))
+  p = data.make_pipeline(_config(data_dir), by_data)
+  assert 'processes' in data.dataclasses.replace(p, process_count=2).not_resident(by_data)
+  small = data.RESIDENT_MAX_BYTES
+  try:
+    data.RESIDENT_MAX_BYTES = 1000
+    assert 'MiB, over' in p.not_resident(by_data)
+  finally:
+    data.RESIDENT_MAX_BYTES = small

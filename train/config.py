@@ -79,6 +79,8 @@ def base_config() -> ml_collections.ConfigDict:
   c.data.eval_batch_size = 0    # 0 -> batch_size
   c.data.cache = True           # decode the split once into host memory (small data sets)
   c.data.prefetch = 2           # threads preparing batches ahead (grain ReadOptions)
+  c.data.device_resident = True  # the cached train split on the devices when it fits; batches
+                                 # gathered there (train/data.py); False: from the host
   c.data.shuffle_seed = -1      # -1 -> seed
   c.data.classes = ()           # keep only these labels (relabelled 0..k-1 in this order)
   c.data.per_class = 0          # > 0: only the first N train examples of each class

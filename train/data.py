@@ -24,11 +24,21 @@ Per batch, after the cache: scale_images (uint8 -> [0, 1]), then config.data.aug
 split's batch only (train/augment.py: crops, flips, rotations, each example's draws a hash of
 (seed, step, its row in the global batch), so they too resume exactly and do not depend on the
 process count), then config.data.mean/std on every stream, train, 'val_' and eval alike.
+
+On the devices (config.data.device_resident, on by default): where a train batch is just its rows
+scaled (and normalized), one process reads them and the decoded split fits (RESIDENT_MAX_BYTES),
+the split is put on the devices once, as read (uint8), and each step's batch is made there by one
+small compiled program: the host sends the step's example indices (the rule above) and nothing
+else. Each uint8 value becomes float32 by a lookup in a table of 256 values per channel that the
+host path's own functions computed, so the batches are the host path's bit for bit (XLA compiles
+x / 255 as x * (1 / 255), which is not). Elsewhere (augmentation, a 'val_' stream, several
+processes, an uncached or large split) batches come from the host as above, and the run says why.
 """
 
 import contextlib
 import dataclasses
 import importlib
+import logging
 import math
 import os
 import threading
@@ -42,6 +52,8 @@ from train import array_cache
 from train import augment as augment_lib
 from train import preprocess
 from train.errors import UserError
+
+log = logging.getLogger('nnzoo')
 
 # TFDS registers a builder when its module is imported. The data sets of its older packages
 # (translate: wmt14_translate, ...) are imported lazily, and without TensorFlow nothing asks for
@@ -255,6 +267,7 @@ def normalizer(mean, std, key: str = 'image') -> Callable[[dict], dict] | None:
       raise UserError(f'config.data.mean/std have {len(mean32)} values; the images under {key!r} '
                       f'have {x.shape[-1]} channels (shape {x.shape[1:]})')
     return {**batch, key: (x - mean32) / std32}
+  apply.key = key   # the feature it changes (resident_stream)
   return apply
 
 
@@ -276,6 +289,8 @@ class Pipeline:
   # config.data.mean/std: batch -> batch on every stream (train, val_, eval), last; None = off.
   normalize: Callable[[dict], dict] | None = None
   label_names: tuple = ()        # class names of config.data.label_key, for plots ('' unknown)
+  # config.data.device_resident: keep the train split on the devices when it can be (train_stream)
+  device_resident: bool = False
   # Rows of the global train / eval batch this process reads (`local_rows` of the batch
   # sharding); None: the process_index-th of process_count contiguous blocks.
   rows: np.ndarray | None = None
@@ -324,6 +339,8 @@ class Pipeline:
     batch is position step * B + i of the epoch-permuted stream, on any number of processes."""
     n = len(self.train_source if stream == 0 else self.val_source)
     pos = step * self.global_batch + self.train_rows
+    if pos[0] // n == pos[-1] // n:   # rows ascending: all in one epoch, the usual case
+      return self._epoch_order(int(pos[0] // n), stream)[pos % n]
     epochs = pos // n
     out = np.empty_like(pos)
     for e in np.unique(epochs):
@@ -348,12 +365,80 @@ class Pipeline:
     return batch if self.normalize is None else self.normalize(batch)
 
   def train_stream(self, start: int, stop: int, sharding, threads: int = 2) -> Iterator[dict]:
-    """Global batches of steps start..stop-1, prepared ahead on grain's read threads, in order."""
-    import grain
-    steps = grain.MapDataset.range(start, stop).map(
-        lambda s: global_batch(self.train_batch(int(s)), sharding))
-    return iter(steps.to_iter_dataset(grain.ReadOptions(
-        num_threads=max(threads, 1), prefetch_buffer_size=max(threads, 1) * 2)))
+    """Global batches of steps start..stop-1, in order: made on the devices from the train split
+    kept there (resident_stream), or else prepared ahead from host memory (host_stream)."""
+    kept = self.resident_split(sharding) if self.device_resident else None
+    if kept is None:
+      return host_stream(self, start, stop, sharding, threads)
+    return resident_stream(self, *kept, start, stop, sharding)
+
+  def not_resident(self, sharding) -> str | None:
+    """Why the train split cannot be kept on the devices, or None. It is kept where a batch is
+    its rows, then scale_images and config.data.mean/std, which act on each uint8 value by its
+    channel: one process, no augmentation (drawn on the host per batch), no second stream, the
+    split decoded into host memory (config.data.cache), and its copies on the local devices
+    within RESIDENT_MAX_BYTES and a quarter of their memory."""
+    if self.process_count > 1:
+      return 'several processes read their own rows'
+    if self.augment is not None:
+      return 'config.data.augment is drawn on the host'
+    if self.val_source is not None:
+      return 'config.data.val_split is set'
+    if not in_memory(self.train_source):
+      return 'the split is not in host memory (config.data.cache=False)'
+    row = _numeric(read(self.train_source, np.arange(1)))
+    key = getattr(self.normalize, 'key', None)
+    if self.transform is not scale_images or (self.normalize is not None and (
+        key not in row or row[key].dtype != np.uint8)):
+      return 'its batches are transformed by functions of their own'
+    devices = sharding.mesh.local_devices
+    need = len(devices) * sum(v.nbytes * self.num_train + 256 * 4 * v.shape[-1]
+                              for v in row.values())
+    limit = min(RESIDENT_MAX_BYTES, _memory_of(devices) // 4 or RESIDENT_MAX_BYTES)
+    if need > limit:
+      return f'its copies would take {need / 2 ** 20:.0f} MiB, over {limit / 2 ** 20:.0f}'
+    return None
+
+  def resident_split(self, sharding) -> tuple[dict, dict] | None:
+    """The whole train split as read (uint8 images) and its value tables (value_tables), on every
+    device of `sharding`'s mesh; None when `not_resident` says why not."""
+    why = self.not_resident(sharding)
+    if why:
+      log.info('train batches come from the host: %s', why)
+      return None
+    source = self.train_source
+    arrays = _numeric(source.arrays if isinstance(source, ArraySource)   # no copy on the host
+                      else read(source, np.arange(self.num_train)))
+    replicated = jax.sharding.NamedSharding(sharding.mesh, jax.sharding.PartitionSpec())
+    return jax.device_put((arrays, self.value_tables(arrays)), replicated)
+
+  def value_tables(self, arrays: dict) -> dict:
+    """For each uint8 feature, what the host path makes of each value in each channel (its last
+    axis): [256, channels] float32, row v, column c = scale_images then normalize of value v in
+    channel c, computed by those same functions. A lookup in it gives the host path's numbers
+    bitwise, where the same arithmetic compiled by XLA does not (a division by a constant
+    becomes a multiplication by its reciprocal)."""
+    probe = {}
+    for k, v in arrays.items():
+      if v.dtype == np.uint8:
+        channels = v.shape[-1] if v.ndim > 1 else 1
+        values = np.repeat(np.arange(256, dtype=np.uint8)[:, None], channels, axis=1)
+        probe[k] = values.reshape((256,) + (1,) * max(v.ndim - 2, 0) + (channels,))
+    out = self._normalize(self.transform(probe))
+    return {k: np.asarray(out[k]).reshape(256, -1) for k in probe}
+
+  @staticmethod
+  def device_batch(split: dict, tables: dict, indices) -> dict:
+    """The batch of these example indices, on the devices (traced): the split's rows, each uint8
+    value looked up in its channel's column of the value tables."""
+    batch = {k: v[indices] for k, v in split.items()}
+    for k, table in tables.items():
+      x = batch[k].astype(np.int32)
+      if table.shape[1] == 1:
+        batch[k] = table[:, 0][x]
+      else:
+        batch[k] = table[x, np.arange(table.shape[1])]
+    return batch
 
   def eval_batches(self) -> Iterator[dict]:
     """This process's part of each eval batch; the last is padded, with `mask` 0 on padding."""
@@ -365,6 +450,55 @@ class Pipeline:
       batch = self._normalize(self.transform(read(self.eval_source, np.where(idx < n, idx, 0))))
       batch['mask'] = mask
       yield batch
+
+
+# The train split kept on the devices (config.data.device_resident) takes at most this much memory
+# over all of a process's devices (each holds a copy): Fashion-MNIST's 60,000 images are 47 MB.
+RESIDENT_MAX_BYTES = 2 << 30
+
+
+def host_stream(pipeline, start: int, stop: int, sharding, threads: int = 2) -> Iterator[dict]:
+  """Global batches of steps start..stop-1 read from host memory or files, scaled and augmented
+  there, prepared ahead on grain's read threads, in order."""
+  import grain
+  steps = grain.MapDataset.range(start, stop).map(
+      lambda s: global_batch(pipeline.train_batch(int(s)), sharding))
+  return iter(steps.to_iter_dataset(grain.ReadOptions(
+      num_threads=max(threads, 1), prefetch_buffer_size=max(threads, 1) * 2)))
+
+
+def resident_stream(pipeline, split: dict, tables: dict, start: int, stop: int,
+                    sharding) -> Iterator[dict]:
+  """Global batches of steps start..stop-1 made on the devices from the split kept there: the host
+  sends each step's example indices (train_indices, the host path's rule) and nothing else, and
+  each device makes the rows it holds. The host path's batches, bitwise (tests/test_data.py),
+  without its per-step copies and conversions."""
+  make = jax.jit(Pipeline.device_batch, out_shardings=sharding)
+  for step in range(start, stop):
+    yield make(split, tables, pipeline.train_indices(step).astype(np.int32))
+
+
+def in_memory(source) -> bool:
+  """The source's examples are arrays in host memory (a cached split, or some classes of one)."""
+  return isinstance(source, ArraySource) or (isinstance(source, Subset)
+                                             and in_memory(source._source))  # noqa: SLF001
+
+
+def _numeric(arrays: dict) -> dict:
+  """The features a device can hold (scale_images drops text ones)."""
+  return {k: v for k, v in arrays.items() if v.dtype.kind not in 'OSU'}
+
+
+def _memory_of(devices) -> int:
+  """Bytes these devices can hold together (their limits; the host's available memory for CPU
+  devices, which share it), 0 if unknown."""
+  try:
+    limit = (devices[0].memory_stats() or {}).get('bytes_limit', 0)
+  except Exception:  # noqa: BLE001 - backends without memory statistics
+    limit = 0
+  if limit:
+    return int(limit) * len(devices)
+  return host_memory_bytes() if devices[0].platform == 'cpu' else 0
 
 
 VAL_PREFIX = 'val_'
@@ -403,7 +537,7 @@ def make_pipeline(config, sharding=None) -> Pipeline:
   return Pipeline(train, test, d.batch_size, eval_batch, seed, pi, pc, val_source=_val_source(d),
                   augment=augment_lib.compose(d.augment, seed),
                   normalize=normalizer(d.mean, d.std), label_names=names, rows=rows,
-                  eval_rows=eval_rows)
+                  eval_rows=eval_rows, device_resident=d.device_resident)
 
 
 def local_rows(sharding, size: int) -> np.ndarray:

@@ -43,7 +43,7 @@ log = logging.getLogger('nnzoo')
 
 # Keys that may change between a run and its resumption without making it a different run.
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
-                     'data.prefetch', 'data.data_dir', 'init_from.workdir',
+                     'data.prefetch', 'data.data_dir', 'data.device_resident', 'init_from.workdir',
                      'xla_options', 'cpu_devices',   # kernels and devices, not the math
                      'retain_freed_memory', 'profile_steps')
 

@@ -199,8 +199,8 @@ class MemberPipeline:
     return {k: np.stack([batches[s][k] for s in self._order]) for k in first}
 
   def train_stream(self, start, stop, sharding, threads: int = 2):
-    from train import data
-    return data.Pipeline.train_stream(self, start, stop, sharding, threads)
+    from train import data   # members' batches are stacked on the host
+    return data.host_stream(self, start, stop, sharding, threads)
 
   def eval_batches(self):
     for batch in self._base.eval_batches():
