@@ -56,7 +56,6 @@ def _base(model_name, variant, batch, **model):
       c.model[k] = v
   c.data.batch_size = batch
   c.optimizer.name, c.optimizer.learning_rate = 'adam', 1e-3
-  c.retain_freed_memory = True   # every workload measured faster with it (README, levers)
   return c
 
 
@@ -117,6 +116,7 @@ def _transformer_config():
   c = _base('transformer', 'bench', 16, vocab_size=256, max_len=128, d_model=256, num_layers=4,
             num_heads=4, mlp_dim=1024, positions='learned', activation='gelu')
   c.objective = 'lm'
+  c.host_one_heap = True   # its step's temporaries exceed a thread heap's 64 MB (README, levers)
   return c
 
 
@@ -202,6 +202,7 @@ def _capsnet(batch):
             detach_routing=True, im2col=True)
   c.objective = 'capsule'
   c.objective_args.recon_weight = 0.0005
+  c.host_one_heap = True   # as the transformer's
   return c
 
 
@@ -450,7 +451,7 @@ def machine() -> dict:
   from train import origin
   d = jax.devices()
   return {'platform': d[0].platform, 'device_kind': d[0].device_kind, 'devices': len(d),
-          'retain_freed_memory': host_memory.applied,
+          'retain_freed_memory': host_memory.applied, 'host_one_heap': host_memory.one_heap,
           'hardware': origin.hardware(), 'jax': jax.__version__,
           'python': platform.python_version(), 'xla_flags': os.environ.get('XLA_FLAGS', ''),
           'date': origin.now(), 'commit': origin.commit()}

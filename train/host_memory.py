@@ -1,20 +1,21 @@
 """Reuse freed host memory instead of handing it back to the OS: glibc malloc settings for a run.
 
 XLA:CPU allocates each execution's temporaries as ONE block from the thread that runs it (113 MB
-for the `lstm` bench workload). glibc serves a block that large from a fresh mmap and unmaps it on
-free (per-thread arenas always do above their 64 MB heap size; the main heap does above 32 MB), so
-every step faults its temporaries in again page by page and the kernel zeroes each page: about
-29,000 minor page faults a step for the LSTM (strace shows one mmap/munmap pair a step), a
-quarter of its step time. With every thread on the main heap (M_ARENA_MAX=1), no mmap-backed
-blocks (M_MMAP_MAX=0) and no trimming of the heap's free top (M_TRIM_THRESHOLD), the next step
-gets the same, already-mapped pages. The process keeps its peak host memory mapped, as a caching
-allocator does.
+for the `lstm` bench workload, 12 MB for the Fashion 2-conv net's step). glibc serves a block that
+large from a fresh mmap and unmaps it on free, so every step faults its temporaries in again page
+by page and the kernel zeroes each page: about 29,000 minor page faults a step for the LSTM
+(strace shows one mmap/munmap pair a step), a quarter of its step time. With no mmap-backed
+blocks (M_MMAP_MAX=0) and no trimming of a heap's free top (M_TRIM_THRESHOLD), the next step gets
+the same, already-mapped pages. The process keeps its peak host memory mapped, as a caching
+allocator does. This is every run's default (`config.retain_freed_memory`).
 
-It costs where many threads allocate small objects (one heap, one lock): the 8x8-digits CNN
-experiment, whose data pipeline does, trains 10% slower with it. So it is
-`config.retain_freed_memory` (on for the bench workloads), applied by the run
-(`train.loop.prepare_host`) before JAX starts its devices and threads;
-once JAX has started (a test process) it is left alone. NNZOO_SYSTEM_MALLOC=1 turns it off
+`config.host_one_heap` also puts every thread on the main heap (M_ARENA_MAX=1). Per-thread heaps
+are at most 64 MB, so a step whose temporaries are larger gains from it (the transformer and
+capsnet bench workloads, 10-12%), but one heap is one lock, and small models, whose threads
+allocate many small objects, lose as much (the Fashion MLP and the 8x8-digits CNN ~10%).
+
+Both are applied by the run (`train.loop.prepare_host`) before JAX starts its devices and threads;
+once JAX has started (a test process) they are left alone. NNZOO_SYSTEM_MALLOC=1 turns them off
 whatever the config says (to measure the difference); not glibc (macOS, musl): nothing to do.
 """
 
@@ -25,14 +26,17 @@ import sys
 
 OPT_OUT = 'NNZOO_SYSTEM_MALLOC'
 _M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8   # glibc's <malloc.h> parameter numbers
-_SETTINGS = ((_M_ARENA_MAX, 1), (_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))
+_KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))
+_ONE_HEAP = ((_M_ARENA_MAX, 1),)
 
 applied = False
+one_heap = False
 
 
-def retain_freed_memory() -> bool:
-  """Applies the settings above (once); returns whether they are in effect."""
-  global applied
+def retain_freed_memory(one_heap_too: bool = False) -> bool:
+  """Applies the settings above (once; `one_heap_too`: M_ARENA_MAX=1 as well); returns whether
+  they are in effect."""
+  global applied, one_heap
   if (applied or os.environ.get(OPT_OUT, '') not in ('', '0')
       or not sys.platform.startswith('linux')):
     return applied
@@ -45,5 +49,7 @@ def retain_freed_memory() -> bool:
   except (OSError, AttributeError):   # a libc without mallopt (musl)
     return False
   mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-  applied = all(mallopt(param, value) == 1 for param, value in _SETTINGS)
+  settings = _KEEP + (_ONE_HEAP if one_heap_too else ())
+  applied = all(mallopt(param, value) == 1 for param, value in settings)
+  one_heap = applied and one_heap_too
   return applied

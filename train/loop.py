@@ -45,7 +45,7 @@ log = logging.getLogger('nnzoo')
 RESUMABLE_CHANGES = ('num_steps', 'log_every', 'eval_every', 'ckpt_every', 'keep_ckpts', 'plots',
                      'data.prefetch', 'data.data_dir', 'data.device_resident', 'init_from.workdir',
                      'xla_options', 'cpu_devices',   # kernels and devices, not the math
-                     'retain_freed_memory', 'profile_steps')
+                     'retain_freed_memory', 'host_one_heap', 'profile_steps')
 
 
 MAX_IN_FLIGHT = 2
@@ -82,11 +82,12 @@ def train_and_evaluate(config, workdir, *, overwrite: bool = False, stop_after: 
 
 
 def prepare_host(config) -> None:
-  """The process-wide settings of a run (config.cpu_devices, config.retain_freed_memory): they
-  take effect only before JAX starts its devices, so a run (or a benchmark) makes them first."""
+  """The process-wide settings of a run (config.cpu_devices, config.retain_freed_memory,
+  config.host_one_heap): they take effect only before JAX starts its devices, so a run (or a
+  benchmark) makes them first."""
   sharding_lib.use_cpu_devices(sharding_lib.cpu_devices_for(config))
-  if config.retain_freed_memory:
-    host_memory.retain_freed_memory()
+  if config.retain_freed_memory or config.host_one_heap:
+    host_memory.retain_freed_memory(one_heap_too=config.host_one_heap)
 
 
 def _train(config, workdir, overwrite, stop_after, progress, stop, held):
