@@ -333,14 +333,18 @@ def test_fsdp_shards_every_large_leaf_of_the_state(data_dir):
 def test_pictures_keep_within_their_share_of_the_run(data_dir, tmp_path, monkeypatch):
   now = [0.0]
   budget = loop.PlotBudget(share=0.05, clock=lambda: now[0])
-  assert budget.due()                        # the first evaluation draws
-  budget.draw(lambda: now.__setitem__(0, now[0] + 1.0))   # 1 s of drawing at t = 0
+  assert budget.expected == 1.0
   now[0] = 10.0
-  assert not budget.due()                    # 1 s > 5% of 10 s
+  assert not budget.due()                    # 1 s expected > 5% of 10 s
   now[0] = 20.0
   assert budget.due()                        # 1 s <= 5% of 20 s
-  # Through the loop: drawing that costs more than the steps is done at the first evaluation, at
-  # a stop and at the end, not at every evaluation.
+  budget.draw(lambda: now.__setitem__(0, now[0] + 2.0))   # it took 2 s
+  now[0] = 50.0
+  assert not budget.due()                    # 2 s spent + 2 expected > 5% of 50 s
+  now[0] = 80.0
+  assert budget.due()                        # 4 s <= 5% of 80 s
+  # Through the loop: drawing that costs more than the steps is done at a stop and at the end,
+  # not at the evaluations before.
   drawn = []
 
   def slow_plots(config, workdir, objective, state, pipeline, tables):
@@ -353,7 +357,7 @@ def test_pictures_keep_within_their_share_of_the_run(data_dir, tmp_path, monkeyp
       loop.PlotBudget, clock=lambda: time.perf_counter() + clock[0]))
   c = tiny(data_dir, num_steps=12, eval_every=2, ckpt_every=0)
   loop.train_and_evaluate(c, tmp_path / 'a', stop_after=8, progress=False)
-  assert drawn == [2, 8], drawn              # the first evaluation and the stop
+  assert drawn == [8], drawn                 # the stop
   drawn.clear()
   loop.train_and_evaluate(c, tmp_path / 'a', progress=False)
-  assert drawn == [10, 12], drawn            # the resumed run's first evaluation and the end
+  assert drawn == [12], drawn                # the end

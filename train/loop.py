@@ -609,25 +609,29 @@ PLOT_SHARE = 0.05
 
 
 class PlotBudget:
-  """Whether the pictures are drawn at an evaluation before the last one: while drawing them has
-  taken at most PLOT_SHARE of the time since the loop started. An epoch of a small model takes a
-  second or two and a classifier's pictures ~1 s (matplotlib's layout and PNG), so drawing them
-  at every evaluation took more time than the steps (the Fashion MLP: 5 epochs of 1.1 s, 15.3 s
-  a run -> 13.7 s with the budget); now they are drawn at the first evaluation, then whenever the
-  budget allows, and always at the end and at a stop. A run whose evaluations are minutes apart
-  draws at every one, as before."""
+  """Whether the pictures are drawn at an evaluation before the last one: when drawing them, at
+  the cost the last drawing took (FIRST_GUESS before any), keeps the time spent drawing within
+  PLOT_SHARE of the time since the loop started. An epoch of a small model takes a second or two
+  and a classifier's pictures ~1 s (matplotlib's layout and PNG; ~2 s the first time, with its
+  import), so drawing them at every evaluation took more time than the steps (the Fashion MLP: 5
+  epochs of 1.1 s, 15.3 s a run -> 13.7 s with a budget). They are always drawn at the end and at
+  a stop; a run whose evaluations are a minute or more apart draws at every one, as before."""
+
+  FIRST_GUESS = 1.0   # seconds: a classifier's three pictures, on a 2-core host
 
   def __init__(self, share: float = PLOT_SHARE, clock=time.perf_counter):
     self.share, self.spent, self.clock = share, 0.0, clock
+    self.expected = self.FIRST_GUESS
     self.start = clock()
 
   def due(self) -> bool:
-    return self.spent <= self.share * (self.clock() - self.start)
+    return self.spent + self.expected <= self.share * (self.clock() - self.start)
 
   def draw(self, fn) -> None:
     t = self.clock()
     fn()
-    self.spent += self.clock() - t
+    self.expected = self.clock() - t
+    self.spent += self.expected
 
 
 def _write_plots(config, workdir, objective, state, pipeline, tables):
