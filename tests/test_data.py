@@ -183,6 +183,8 @@ def test_the_split_stays_on_the_host_where_batches_are_not_a_plain_gather(data_d
     _bitwise_equal(b, data.global_batch(p.train_batch(0), by_data))
   p = data.make_pipeline(_config(data_dir), by_data)
   assert 'processes' in data.dataclasses.replace(p, process_count=2).not_resident(by_data)
+  on_labels = data.dataclasses.replace(p, normalize=data.normalizer((0.5,), (0.5,), key='label'))
+  assert "'label', which is not a uint8" in on_labels.not_resident(by_data)
   small = data.RESIDENT_MAX_BYTES
   try:
     data.RESIDENT_MAX_BYTES = 1000

@@ -388,9 +388,10 @@ class Pipeline:
       return 'the split is not in host memory (config.data.cache=False)'
     row = _numeric(read(self.train_source, np.arange(1)))
     key = getattr(self.normalize, 'key', None)
-    if self.transform is not scale_images or (self.normalize is not None and (
-        key not in row or row[key].dtype != np.uint8)):
-      return 'its batches are transformed by functions of their own'
+    if self.transform is not scale_images:
+      return 'its batches are transformed by a function of their own'
+    if self.normalize is not None and (key not in row or row[key].dtype != np.uint8):
+      return f'config.data.mean/std apply to {key!r}, which is not a uint8 feature'
     devices = sharding.mesh.local_devices
     need = len(devices) * sum(v.nbytes * self.num_train + 256 * 4 * v.shape[-1]
                               for v in row.values())
