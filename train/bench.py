@@ -540,6 +540,8 @@ def _time_to(parser, args, rest, argv) -> dict:
   result = time_to_accuracy.time_to(args.config, args.time_to, seeds, args.max_epochs, overrides,
                                     args.reference)
   result.update(machine())
+  for key in ('retain_freed_memory', 'host_one_heap'):   # this process's, not the timed runs'
+    result.pop(key)
   result['command'] = 'python -m train.bench ' + shlex.join(argv or sys.argv[1:])
   return result
 
