@@ -55,3 +55,16 @@ def test_retained_memory_ends_the_per_step_page_faults():
   _, big_one_heap = _faults(200, one_heap=True)
   assert big_system > 30 * 20_000 and big_kept > big_system / 2, (big_system, big_kept)
   assert big_one_heap < big_system / 10, (big_one_heap, big_system)
+
+
+def test_a_run_is_told_when_one_heap_would_keep_its_temporaries():
+  """Only for a CPU step whose temporaries exceed a thread's heap, while freed memory is kept per
+  thread: the line names the size and the switch."""
+  from train import host_memory
+  big, small = 129 << 20, 63 << 20
+  hint = host_memory.one_heap_hint(big, 'cpu', kept=True, one=False)
+  assert '129 MB a device' in hint and '--config.host_one_heap=True' in hint
+  assert host_memory.one_heap_hint(small, 'cpu', kept=True, one=False) is None
+  assert host_memory.one_heap_hint(big, 'cpu', kept=True, one=True) is None     # already on
+  assert host_memory.one_heap_hint(big, 'cpu', kept=False, one=False) is None   # system malloc
+  assert host_memory.one_heap_hint(big, 'gpu', kept=True, one=False) is None

@@ -146,6 +146,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
   train_step = _check_shapes(lambda: run.compiled_train_step(state, first), config, first,
                              'its train step')
   compile_s = time.perf_counter() - t0
+  _hint_one_heap(train_step, mesh)
   evaluate = Evaluator(config, run, pipeline)   # its step compiles at the first evaluation
 
   def shown(state):   # what evaluations and pictures see: the raw parameters or their EMA
@@ -559,6 +560,18 @@ def _check_shapes(fn, config, batch, what='its train state'):
     raise UserError(f'model {config.model.name}/{config.model.get("variant", "")} with objective '
                     f'{config.objective} does not fit the batch of {config.data.name} ({inputs}) '
                     f'in {what}: {msg} (NNZOO_DEBUG=1 shows the traceback)') from None
+
+
+def _hint_one_heap(compiled, mesh) -> None:
+  """One line where config.host_one_heap would likely speed this run's steps up (host_memory)."""
+  try:
+    temp = compiled.memory_analysis().temp_size_in_bytes
+  except Exception:  # noqa: BLE001 - backends without a memory analysis
+    return
+  hint = host_memory.one_heap_hint(temp, xla_options_lib.platform_of(mesh), host_memory.applied,
+                                   host_memory.one_heap)
+  if hint and jax.process_index() == 0:
+    log.info(hint)
 
 
 def _check_state_fits(config, run) -> None:
