@@ -52,7 +52,7 @@ def base_config() -> ml_collections.ConfigDict:
   c.cpu_devices = -1
   # Keep freed host memory for reuse (glibc settings, train/host_memory.py): XLA:CPU's per-step
   # temporary block is then not mapped and page-faulted in afresh every step (the Fashion 2-conv
-  # net: 15% faster; never slower in the runs measured). Set before JAX starts its devices.
+  # net: 9-17% faster; never slower in the runs measured). Set before JAX starts its devices.
   c.retain_freed_memory = True
   # And every thread on one heap: for steps whose temporaries exceed the 64 MB a thread's own heap
   # holds (the bench transformer and capsnet: 10% faster); small models lose ~10% (one lock).

@@ -1,10 +1,10 @@
 """Reuse freed host memory instead of handing it back to the OS: glibc malloc settings for a run.
 
-XLA:CPU allocates each execution's temporaries as ONE block from the thread that runs it (113 MB
-for the `lstm` bench workload, 12 MB for the Fashion 2-conv net's step). glibc serves a block that
-large from a fresh mmap and unmaps it on free, so every step faults its temporaries in again page
-by page and the kernel zeroes each page: about 29,000 minor page faults a step for the LSTM
-(strace shows one mmap/munmap pair a step), a quarter of its step time. With no mmap-backed
+XLA:CPU allocates each execution's temporaries as ONE block from the thread that runs it (113 MB for
+the `lstm` bench workload on one device, 63 MB for the Fashion 2-conv net's step). glibc serves a
+block over 32 MB from a fresh mmap and unmaps it on free, so every step faults its temporaries in
+again page by page and the kernel zeroes each page: about 29,000 minor page faults a step for the
+LSTM (strace shows one mmap/munmap pair a step), a quarter of its step time. With no mmap-backed
 blocks (M_MMAP_MAX=0) and no trimming of a heap's free top (M_TRIM_THRESHOLD), the next step gets
 the same, already-mapped pages. The process keeps its peak host memory mapped, as a caching
 allocator does. This is every run's default (`config.retain_freed_memory`).
