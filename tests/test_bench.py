@@ -7,7 +7,7 @@ import sys
 import pytest
 
 STEP_FIELDS = ('workload', 'median_step_s', 'examples_per_s', 'compile_s', 'flops_per_step',
-               'gflops', 'hardware', 'platform', 'timed_steps')
+               'gflops', 'hardware', 'platform', 'timed_steps', 'page_faults_per_step')
 
 
 # Written out from each workload's architecture (train/bench.py's comments), not from its code:
@@ -40,6 +40,26 @@ def test_step_benchmark_json(workload, flops):
   # timed steps 0, 1, 0), before and after three Adam updates, two of them on that batch; a step
   # that updated nothing would give the same loss to the last bit.
   assert line['loss_last'] < line['loss_after_warmup']
+
+
+def test_timer_counts_the_pages_a_step_maps_afresh():
+  import mmap
+  from train import bench
+  pages = 2048                                      # 8 MB of 4 KB pages
+  def fresh():                                      # what glibc does to a block it maps anew
+    m = mmap.mmap(-1, pages * mmap.PAGESIZE)
+    m[::mmap.PAGESIZE] = b'x' * pages               # touch every page: one fault each
+    m.close()
+  kept = bytearray(pages * mmap.PAGESIZE)           # the same pages, already mapped
+  def reuse():
+    kept[::mmap.PAGESIZE] = b'x' * pages
+  counts = {}
+  for name, fn in (('fresh', fresh), ('reuse', reuse)):
+    with bench.Timer() as timer:
+      for _ in range(5):
+        timer.lap(fn)
+    counts[name] = timer.summary()['page_faults_per_step']
+  assert counts['fresh'] >= pages // 2 and counts['reuse'] < pages // 20, counts
 
 
 def test_input_only_json(data_dir):
