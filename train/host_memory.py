@@ -6,8 +6,17 @@ block over 32 MB from a fresh mmap and unmaps it on free, so every step faults i
 again page by page and the kernel zeroes each page: about 29,000 minor page faults a step for the
 LSTM (strace shows one mmap/munmap pair a step), a quarter of its step time. With no mmap-backed
 blocks (M_MMAP_MAX=0) and no trimming of a heap's free top (M_TRIM_THRESHOLD), the next step gets
-the same, already-mapped pages. The process keeps its peak host memory mapped, as a caching
-allocator does. This is every run's default (`config.retain_freed_memory`).
+the same, already-mapped pages. A thread's heap is at most 64 MB, and a block that does not fit
+beside what the thread's heap already holds gets a heap of its own, which glibc deletes (unmaps)
+as soon as it is empty again, so such a step still faulted its temporaries in afresh, in some
+processes and not in others of the same command (experiments/fashion/lstm.py, 200 steps: 852k and
+561k faults, 50.9 and 58.5 steps/s; the 2-conv net, 63 MB: ~5,500 faults a step in one run of
+three, 13.1 against 15.1 and 14.8 steps/s). A top pad of a heap's size (M_TOP_PAD) makes glibc
+keep an empty heap, and the next step finds it: the same commands with it ran 66.4 and 69.7
+steps/s at 138k and 122k faults, and 15.2 / 15.3 / 14.9 steps/s at ~400k faults (a 1-step run's
+own). The process keeps its peak host memory mapped, as a caching allocator does; the pad itself
+is address space, not memory (pages are backed once touched). This is every run's default
+(`config.retain_freed_memory`).
 
 `config.host_one_heap` also puts every thread on the main heap (M_ARENA_MAX=1). Per-thread heaps
 are at most 64 MB, so a step whose temporaries are larger gains from it (the transformer and
@@ -25,8 +34,10 @@ import os
 import sys
 
 OPT_OUT = 'NNZOO_SYSTEM_MALLOC'
-_M_TRIM_THRESHOLD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -4, -8   # glibc's <malloc.h> parameter numbers
-_KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1))
+# glibc's <malloc.h> parameter numbers
+_M_TRIM_THRESHOLD, _M_TOP_PAD, _M_MMAP_MAX, _M_ARENA_MAX = -1, -2, -4, -8
+THREAD_HEAP_BYTES = 64 << 20   # glibc's largest heap for a thread other than the main one
+_KEEP = ((_M_MMAP_MAX, 0), (_M_TRIM_THRESHOLD, 2**31 - 1), (_M_TOP_PAD, THREAD_HEAP_BYTES))
 _ONE_HEAP = ((_M_ARENA_MAX, 1),)
 
 applied = False
@@ -53,9 +64,6 @@ def retain_freed_memory(one_heap_too: bool = False) -> bool:
   applied = all(mallopt(param, value) == 1 for param, value in settings)
   one_heap = applied and one_heap_too
   return applied
-
-
-THREAD_HEAP_BYTES = 64 << 20   # glibc's largest heap for a thread other than the main one
 
 
 def one_heap_hint(temp_bytes: int, platform: str, kept: bool, one: bool) -> str | None:
