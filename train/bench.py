@@ -224,9 +224,10 @@ def _minor_faults() -> int:
 class Timer:
   """Per-call wall times plus how busy this process and the rest of the machine were, and how
   many pages this process faulted in: memory mapped afresh every step (a step's temporaries
-  larger than a thread's heap, train/host_memory.py) costs the kernel's zeroing of each page.
-  The `lstm` workload's step measured 0.0498 s in one process and 0.0546 s in the next, at 0 and
-  5,055 faults a step (2-core Xeon), so a line carries the count: `page_faults_per_step`."""
+  larger than a thread's 64 MB heap, train/host_memory.py) costs the kernel's zeroing of each
+  page, and whether it happens can differ between processes of one command, so a line carries
+  the count, `page_faults_per_step` (the `capsnet` workload without one heap: 58,070 a step and
+  0.269-0.281 s, against 0-5,807 and 0.235-0.243 s with it; README, Speed)."""
 
   def __init__(self):
     self.times = []
