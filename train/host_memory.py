@@ -9,14 +9,12 @@ blocks (M_MMAP_MAX=0) and no trimming of a heap's free top (M_TRIM_THRESHOLD), t
 the same, already-mapped pages. A thread's heap is at most 64 MB, and a block that does not fit
 beside what the thread's heap already holds gets a heap of its own, which glibc deletes (unmaps)
 as soon as it is empty again, so such a step still faulted its temporaries in afresh, in some
-processes and not in others of the same command (experiments/fashion/lstm.py, 200 steps: 852k and
-561k faults, 50.9 and 58.5 steps/s; the 2-conv net, 63 MB: ~5,500 faults a step in one run of
-three, 13.1 against 15.1 and 14.8 steps/s). A top pad of a heap's size (M_TOP_PAD) makes glibc
-keep an empty heap, and the next step finds it: the same commands with it ran 66.4 and 69.7
-steps/s at 138k and 122k faults, and 15.2 / 15.3 / 14.9 steps/s at ~400k faults (a 1-step run's
-own). The process keeps its peak host memory mapped, as a caching allocator does; the pad itself
-is address space, not memory (pages are backed once touched). This is every run's default
-(`config.retain_freed_memory`).
+processes and not in others of the same command. A top pad of a heap's size (M_TOP_PAD) makes
+glibc keep an empty heap, and the next step finds it (README, levers: whole runs at 6f527d3 ->
+65205a7, e.g. experiments/fashion/lstm.py 44.8 steps/s at 803k faults in one run of three ->
+56.2-60.3 at 130-138k in all three). The process keeps its peak host memory mapped, as a
+caching allocator does; the pad itself is address space, not memory (pages are backed once
+touched). This is every run's default (`config.retain_freed_memory`).
 
 `config.host_one_heap` also puts every thread on the main heap (M_ARENA_MAX=1). Per-thread heaps
 are at most 64 MB, so a step whose temporaries are larger gains from it (the transformer and
