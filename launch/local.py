@@ -17,6 +17,7 @@ stop together, as on preemption).
 
 import argparse
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -146,6 +147,13 @@ class Ranks:
     self._tee = threading.Thread(target=_tee, args=(self.procs[0].stdout, self.logs[0],
                                                     sys.stdout.buffer), daemon=True)
     self._tee.start()
+    # One reaper per rank, blocked in waitpid: exits are queued in the order they happen. Polling
+    # every 0.1 s could not tell which came first when a killed rank's peer aborts a few
+    # milliseconds later (its collectives fail), and then named the wrong rank.
+    self.exits = queue.Queue()   # (rank, exit code), in the order the ranks died
+    for rank, p in enumerate(self.procs):
+      threading.Thread(target=lambda r=rank, p=p: self.exits.put((r, p.wait())), daemon=True,
+                       name=f'reap-rank{rank}').start()
     pids = os.path.join(log_dir, 'pids')   # "rank pid" lines, for tools and tests
     with open(pids + '.tmp', 'w') as f:
       f.write(''.join(f'{r} {p.pid}\n' for r, p in enumerate(self.procs)))
@@ -153,7 +161,7 @@ class Ranks:
 
   def signal_all(self, sig):
     for p in self.procs:
-      if p.poll() is None:
+      if p.returncode is None:   # set by its reaper; poll() would race the reaper for waitpid
         try:
           os.killpg(p.pid, sig)   # the rank and anything it started
         except ProcessLookupError:
@@ -162,16 +170,20 @@ class Ranks:
   def wait(self, grace: float) -> int:
     """Waits for all ranks; returns the launcher's exit code and prints what happened."""
     first_failure, deadline, hung = None, None, []
+    codes = [None] * len(self.procs)
     while True:
-      codes = [p.poll() for p in self.procs]
-      if first_failure is None:
-        failed = [r for r, c in enumerate(codes) if c not in (None, 0)]
-        if failed:
-          first_failure = failed[0]
+      try:
+        rank, code = self.exits.get(timeout=0.1)
+      except queue.Empty:
+        rank = None
+      if rank is not None:
+        codes[rank] = code
+        if first_failure is None and code != 0:
+          first_failure = rank
           deadline = time.monotonic() + grace
-          _say(f'rank {first_failure} died ({describe_exit(codes[first_failure])}); waiting up to '
-               f'{grace:g}s for the other ranks, then killing them. Its log: '
-               f'{os.path.join(self.log_dir, f"rank{first_failure}.log")}')
+          log = os.path.join(self.log_dir, f'rank{rank}.log')
+          _say(f'rank {rank} died ({describe_exit(code)}); waiting up to {grace:g}s for the other '
+               f'ranks, then killing them. Its log: {log}')
       if all(c is not None for c in codes):
         break
       if time.monotonic() > self.stop_deadline:
@@ -187,7 +199,6 @@ class Ranks:
         self.killed.update(alive)
         self.signal_all(signal.SIGKILL)
         deadline = float('inf')
-      time.sleep(0.1)
     if self._tee is not None:
       self._tee.join(timeout=5)
     for log in self.logs:

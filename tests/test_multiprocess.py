@@ -64,6 +64,34 @@ def test_launcher_builds_each_rank_environment():
   assert local.describe_exit(-9) == 'killed by SIGKILL' and local.describe_exit(3) == 'exit code 3'
 
 
+# Each rank of the test below: rank 1 kills itself; rank 0 aborts 10 ms later, as a real peer does
+# once its collectives fail.
+DIE_IN_TURN = """
+import os, signal, sys, time
+if os.environ['JAX_PROCESS_ID'] == '1':
+  open(sys.argv[1], 'w').close()
+  os.kill(os.getpid(), signal.SIGKILL)
+while not os.path.exists(sys.argv[1]):
+  time.sleep(0.001)
+time.sleep(0.01)
+os.abort()
+"""
+
+
+def test_launcher_names_the_rank_that_died_first_when_its_peer_follows_within_milliseconds(
+    tmp_path):
+  out = subprocess.run(
+      [sys.executable, '-m', 'launch.local', '--num_processes', '2', '--devices_per_process', '0',
+       '--log_dir', str(tmp_path / 'logs'), '--', sys.executable, '-c', DIE_IN_TURN,
+       str(tmp_path / 'rank1_gone')],
+      capture_output=True, text=True, timeout=60,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  assert out.returncode == 1, out.stderr
+  assert 'FAILED: rank 1 died first (killed by SIGKILL); rank 0: killed by SIGABRT, rank 1: ' \
+         'killed by SIGKILL.' in out.stderr, out.stderr
+  assert 'by the launcher' not in out.stderr, out.stderr   # rank 0 went on its own, no grace wait
+
+
 @pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_two_processes_train_like_one_die_together_and_resume(data_dir, tmp_path):
   # Reference: 1 process x 8 devices, in this process.
