@@ -178,7 +178,7 @@ class Ranks:
         rank = None
       if rank is not None:
         codes[rank] = code
-        if first_failure is None and code != 0:
+        if first_failure is None and code != 0 and rank not in self.killed:
           first_failure = rank
           deadline = time.monotonic() + grace
           log = os.path.join(self.log_dir, f'rank{rank}.log')

@@ -92,6 +92,50 @@ def test_launcher_names_the_rank_that_died_first_when_its_peer_follows_within_mi
   assert 'by the launcher' not in out.stderr, out.stderr   # rank 0 went on its own, no grace wait
 
 
+# Each rank of the test below stops on SIGTERM, except rank 1 when told to ignore it (argv[2]).
+STOP_ON_SIGTERM = """
+import os, signal, sys, time
+rank = os.environ['JAX_PROCESS_ID']
+if rank == '1' and len(sys.argv) > 2:
+  signal.signal(signal.SIGTERM, signal.SIG_IGN)
+else:
+  signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+open(sys.argv[1] + rank, 'w').close()
+time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize('rank1_ignores_it', [False, True])
+def test_launcher_forwards_sigterm_and_kills_a_rank_that_does_not_stop(tmp_path, rank1_ignores_it):
+  up = str(tmp_path / 'up')
+  proc = subprocess.Popen(
+      [sys.executable, '-m', 'launch.local', '--num_processes', '2', '--devices_per_process', '0',
+       '--stop_timeout', '1', '--log_dir', str(tmp_path / 'logs'), '--', sys.executable, '-c',
+       STOP_ON_SIGTERM, up] + (['ignore'] if rank1_ignores_it else []),
+      stderr=subprocess.PIPE, text=True,
+      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+  try:
+    deadline = time.monotonic() + 30
+    while not (os.path.exists(up + '0') and os.path.exists(up + '1')):
+      assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
+      time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+  finally:
+    if proc.poll() is None:
+      proc.kill()
+  assert 'got signal 15: forwarding it to every rank' in err, err
+  if not rank1_ignores_it:
+    assert proc.returncode == 0, err
+    assert 'FAILED' not in err, err
+  else:
+    assert proc.returncode == 1, err
+    assert 'killing ranks [1]: they did not stop after the forwarded signal' in err, err
+    assert ('FAILED: ranks [1] did not stop after the forwarded signal; rank 0: exit code 0, '
+            'rank 1: killed by SIGKILL (by the launcher).') in err, err
+    assert 'died' not in err, err   # the launcher killed it: no rank "died first"
+
+
 @pytest.mark.slow  # in CI (.ci/run), not in the 10-minute default run
 def test_two_processes_train_like_one_die_together_and_resume(data_dir, tmp_path):
   # Reference: 1 process x 8 devices, in this process.
