@@ -22,6 +22,7 @@ TINY = 'experiments/zoo/cnn_digits.py:tiny'
 OVERRIDES = {'log_every': 1, 'plots': False, 'eval_every': 0, 'ckpt_every': 40,
              'optimizer.schedule': 'constant'}
 REFERENCE_STEPS = 100
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))   # launch.local runs from here
 
 
 def train_losses(workdir) -> dict:
@@ -47,7 +48,7 @@ def launch(workdir, num_steps, **kwargs):
          '4', '--heartbeat_timeout', '10', '--grace', '45', '--',
          sys.executable, '-m', 'train', '--config', TINY, '--workdir', str(workdir)] + flags
   return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))), **kwargs)
+                          cwd=REPO, **kwargs)
 
 
 def test_launcher_builds_each_rank_environment():
@@ -85,7 +86,7 @@ def test_launcher_names_the_rank_that_died_first_when_its_peer_follows_within_mi
        '--log_dir', str(tmp_path / 'logs'), '--', sys.executable, '-c', DIE_IN_TURN,
        str(tmp_path / 'rank1_gone')],
       capture_output=True, text=True, timeout=60,
-      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+      cwd=REPO)
   assert out.returncode == 1, out.stderr
   assert 'FAILED: rank 1 died first (killed by SIGKILL); rank 0: killed by SIGABRT, rank 1: ' \
          'killed by SIGKILL.' in out.stderr, out.stderr
@@ -113,7 +114,7 @@ def test_launcher_forwards_sigterm_and_kills_a_rank_that_does_not_stop(tmp_path,
        '--stop_timeout', '1', '--log_dir', str(tmp_path / 'logs'), '--', sys.executable, '-c',
        STOP_ON_SIGTERM, up] + (['ignore'] if rank1_ignores_it else []),
       stderr=subprocess.PIPE, text=True,
-      cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+      cwd=REPO)
   try:
     deadline = time.monotonic() + 30
     while not (os.path.exists(up + '0') and os.path.exists(up + '1')):
@@ -235,7 +236,7 @@ def test_population_of_candidates_trains_across_two_hosts_like_on_one(data_dir, 
          '4', '--heartbeat_timeout', '30', '--', sys.executable, '-m', 'train', '--config',
          str(spec), '--workdir', str(tmp_path / 'two')]
   r = subprocess.run(cmd, capture_output=True, text=True, timeout=300,
-                     cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+                     cwd=REPO)
   assert r.returncode == 0, r.stderr[-3000:]
   summary = json.loads((tmp_path / 'two' / 'summary.json').read_text())
   assert summary['processes'] == 2 and summary['devices'] == 8
