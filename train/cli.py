@@ -2,14 +2,16 @@
 train.explain, train.bench, launch.aot, launch.sweep, experiments.reproduce and the studies that
 train): `--config.KEY=VALUE` overrides among its flags, logging, and how errors end the process (one
 line and exit 2 for the user's mistakes, 3 for a non-finite loss, 4 for a full disk, 1 and a
-traceback for a bug). Nothing here imports JAX: a bad command line is answered before the heavy
-imports.
+traceback for a bug), and how a finished command's process ends (`exit_fast`). Nothing here
+imports JAX: a bad command line is answered before the heavy imports.
 """
 
+import atexit
 import errno
 import logging
 import os
 import sys
+import threading
 
 
 def config_overrides(parser, rest: list[str], example: str = '') -> list[str]:
@@ -30,6 +32,31 @@ def configure_logging() -> None:
   for noisy in ('jax', 'orbax', 'tensorflow_datasets'):
     logging.getLogger(noisy).setLevel(logging.WARNING)
   logging.getLogger('absl').setLevel(logging.ERROR)   # tfds' 'OpenCV is not installed' and the like
+
+
+def exit_fast(code) -> None:
+  """Ends a finished command's process with `code`, skipping the interpreter's teardown: with JAX,
+  orbax, matplotlib and TFDS loaded, freeing every module's objects one by one and destroying
+  XLA's client takes ~0.4 s (measured 0.57-0.71 s from the end of a 1-step run to the process's
+  exit, 0.18 s this way), for nothing the run still needs. What the teardown does that matters is
+  still done, in its order: threads that are not daemons are joined (threading's own shutdown,
+  which first tells executors to finish), atexit handlers run (logging's flush, jax.distributed's
+  shutdown, orbax's), and the standard streams are flushed; then os._exit. Only for a command's
+  last line, after everything it writes has been closed (every file here is written through a
+  `with` or train/atomic.py)."""
+  code = 0 if code is None else code
+  shutdown = getattr(threading, '_shutdown', None)
+  run_exitfuncs = getattr(atexit, '_run_exitfuncs', None)
+  if not isinstance(code, int) or shutdown is None or run_exitfuncs is None:
+    sys.exit(code)          # an interpreter without these hooks: the ordinary exit
+  shutdown()
+  run_exitfuncs()
+  for stream in (sys.stdout, sys.stderr):
+    try:
+      stream.flush()
+    except (OSError, ValueError):   # a closed or broken pipe: nothing more can be said there
+      pass
+  os._exit(code)
 
 
 def run_guarded(body, workdir=None) -> int:

@@ -123,4 +123,4 @@ def main(argv=None):
 
 if __name__ == '__main__':
   os.environ.setdefault('TF_CPP_MIN_LOG_LEVEL', '2')
-  sys.exit(main())
+  cli.exit_fast(main())

@@ -433,4 +433,4 @@ def summary_line(result: dict) -> str:
 
 
 if __name__ == '__main__':
-  sys.exit(cli.run_guarded(main))
+  cli.exit_fast(cli.run_guarded(main))
