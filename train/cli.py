@@ -43,12 +43,15 @@ def exit_fast(code) -> None:
   which first tells executors to finish), atexit handlers run (logging's flush, jax.distributed's
   shutdown, orbax's), and the standard streams are flushed; then os._exit. Only for a command's
   last line, after everything it writes has been closed (every file here is written through a
-  `with` or train/atomic.py)."""
+  `with` or train/atomic.py). Where something else started the command and runs after it
+  (`python -m cProfile -o F -m train ...` writes F then; pdb, trace, a script calling runpy),
+  the ordinary exit."""
   code = 0 if code is None else code
   shutdown = getattr(threading, '_shutdown', None)
   run_exitfuncs = getattr(atexit, '_run_exitfuncs', None)
-  if not isinstance(code, int) or shutdown is None or run_exitfuncs is None:
-    sys.exit(code)          # an interpreter without these hooks: the ordinary exit
+  if (not isinstance(code, int) or shutdown is None or run_exitfuncs is None
+      or not _started_by_the_interpreter(sys._getframe(1))):
+    sys.exit(code)
   shutdown()
   run_exitfuncs()
   for stream in (sys.stdout, sys.stderr):
@@ -57,6 +60,21 @@ def exit_fast(code) -> None:
     except (OSError, ValueError):   # a closed or broken pipe: nothing more can be said there
       pass
   os._exit(code)
+
+
+_RUNPY = {'<frozen runpy>', getattr(sys.modules.get('runpy'), '__file__', None)}   # 3.11 freezes it
+
+
+def _started_by_the_interpreter(frame) -> bool:
+  """`frame` (a command's top level) was run by the interpreter itself — `python -m X` (runpy's
+  frames below it), `python FILE` or `python -c` (none) — not by a profiler, a debugger or a
+  script that would go on after it."""
+  frame = frame.f_back
+  while frame is not None:
+    if frame.f_code.co_filename not in _RUNPY:
+      return False
+    frame = frame.f_back
+  return True
 
 
 def run_guarded(body, workdir=None) -> int:
