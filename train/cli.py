@@ -37,8 +37,8 @@ def configure_logging() -> None:
 def exit_fast(code) -> None:
   """Ends a finished command's process with `code`, skipping the interpreter's teardown: with JAX,
   orbax, matplotlib and TFDS loaded, freeing every module's objects one by one and destroying
-  XLA's client takes ~0.4 s (measured 0.57-0.71 s from the end of a 1-step run to the process's
-  exit, 0.18 s this way), for nothing the run still needs. What the teardown does that matters is
+  XLA's client takes about half a second (README, "Process exit"), for nothing the run still
+  needs. What the teardown does that matters is
   still done, in its order: threads that are not daemons are joined (threading's own shutdown,
   which first tells executors to finish), atexit handlers run (logging's flush, jax.distributed's
   shutdown, orbax's), and the standard streams are flushed; then os._exit. Only for a command's
