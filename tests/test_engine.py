@@ -58,7 +58,7 @@ def test_trains_and_writes_its_workdir(data_dir, tmp_path):
   assert written['objective_args'] == {'aux_weight': 0.4, 'extra_inputs': [], 'input_key': 'image'}
 
 
-def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path):
+def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path, capsys):
   c = tiny(data_dir, num_steps=40, ckpt_every=10, eval_every=0)
   full = loop.train_and_evaluate(c, tmp_path / 'full', progress=False)
   part = loop.train_and_evaluate(c, tmp_path / 'cut', stop_after=25, progress=False)
@@ -68,6 +68,11 @@ def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path):
   assert params_equal(full['state'].params, resumed['state'].params)
   assert params_equal(full['state'].opt_state, resumed['state'].opt_state)
   assert full['eval'] == resumed['eval']
+  # Once more on the finished workdir: nothing to train, and the last line says so (not 'None
+  # steps/s').
+  again = loop.train_and_evaluate(c, tmp_path / 'cut', progress=True)
+  assert again['step'] == 40 and again['steps_per_s'] is None
+  assert '(no steps this run: the workdir was at step 40)' in capsys.readouterr().out
 
 
 @pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run

@@ -249,8 +249,10 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
     atomic.write(workdir / 'summary.json', json.dumps(summary, indent=2))
     if progress:
       shown = ' '.join(f'eval/{k}={metrics_lib.show(v)}' for k, v in last_eval.items())
+      rate = (f'{summary["steps_per_s"]} steps/s' if step > start
+              else f'no steps this run: the workdir was at step {start}')
       print(f'nnzoo: {"stopped" if preempted else "done"} at step {step}/{config.num_steps} '
-            f'{shown} train {t_train:.1f}s ({summary["steps_per_s"]} steps/s) compile '
+            f'{shown} train {t_train:.1f}s ({rate}) compile '
             f'{compile_s:.1f}s on {jax.device_count()} {summary["platform"]} devices; '
             f'workdir {workdir}', flush=True)
   summary['state'] = state
