@@ -38,14 +38,13 @@ def exit_fast(code) -> None:
   """Ends a finished command's process with `code`, skipping the interpreter's teardown: with JAX,
   orbax, matplotlib and TFDS loaded, freeing every module's objects one by one and destroying
   XLA's client takes about half a second (README, "Process exit"), for nothing the run still
-  needs. What the teardown does that matters is
-  still done, in its order: threads that are not daemons are joined (threading's own shutdown,
-  which first tells executors to finish), atexit handlers run (logging's flush, jax.distributed's
-  shutdown, orbax's), and the standard streams are flushed; then os._exit. Only for a command's
-  last line, after everything it writes has been closed (every file here is written through a
-  `with` or train/atomic.py). Where something else started the command and runs after it
-  (`python -m cProfile -o F -m train ...` writes F then; pdb, trace, a script calling runpy),
-  the ordinary exit."""
+  needs. What the teardown does that matters is still done, in its order: threads that are not
+  daemons are joined (threading's own shutdown, which first tells executors to finish), atexit
+  handlers run (logging's flush, jax.distributed's shutdown, orbax's), and the standard streams
+  are flushed; then os._exit. Only for a command's last line, after everything it writes has been
+  closed (every file here is written through a `with` or train/atomic.py). Where something else
+  started the command and runs after it (`python -m cProfile -o F -m train ...` writes F then;
+  pdb, trace, a script calling runpy), the ordinary exit."""
   code = 0 if code is None else code
   shutdown = getattr(threading, '_shutdown', None)
   run_exitfuncs = getattr(atexit, '_run_exitfuncs', None)
