@@ -45,10 +45,10 @@ class Classification(LossObjective):
 
   def plots(self, state, batch, directory):
     from train import plots
-    logits = self.forward({'params': state.params, **state.model_state}, batch, train=False,
-                           rngs={}, mutable=False)
-    return [plots.prediction_grid(batch[self.input_key], batch[self.label_key],
-                                  jnp.argmax(logits, -1), directory / 'predictions.png')]
+    shown, logits = self.shown_outputs(state, batch, plots.GRID_IMAGES)
+    return [plots.prediction_grid(shown[self.input_key], shown[self.label_key],
+                                  jnp.argmax(self.class_scores(logits), -1),
+                                  directory / 'predictions.png')]
 
 
 def confusion_table(scores, labels, mask) -> dict:

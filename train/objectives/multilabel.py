@@ -44,11 +44,10 @@ class MultiLabel(LossObjective):
 
   def plots(self, state, batch, directory):
     from train import plots
-    logits = self.forward({'params': state.params, **state.model_state}, batch, train=False,
-                           rngs={}, mutable=False)
+    shown, logits = self.shown_outputs(state, batch, plots.GRID_IMAGES)
     _, top = jax.lax.top_k(logits, len(self.label_keys))
-    return [plots.prediction_grid(batch[self.input_key],
-                                  label_sets(jnp.stack([batch[k] for k in self.label_keys], -1)),
+    return [plots.prediction_grid(shown[self.input_key],
+                                  label_sets(jnp.stack([shown[k] for k in self.label_keys], -1)),
                                   label_sets(top), directory / 'predictions.png')]
 
 
