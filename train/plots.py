@@ -145,8 +145,8 @@ def learning_curves(rows: list[dict], path):
 
 class _PlainLogFormatter(ticker.LogFormatter):
   """A log axis's tick labels as plain numbers (0.5, 1, 2e-05), with matplotlib's own rule for
-  which ticks get one. Its default writes them as TeX (5x10^-1), whose first parse costs a run's
-  pictures ~0.17 s."""
+  which ticks get one. Its default writes them as TeX (5x10^-1), whose first parse in a process
+  took ~0.1 s of a run's last pictures."""
 
   def _num_to_string(self, x, vmin, vmax):
     return f'{x:g}'

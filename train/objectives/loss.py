@@ -61,9 +61,8 @@ class LossObjective:
 
   def shown_outputs(self, state, batch, count: int):
     """(the batch's first `count` examples, the model's eval-mode outputs on them): what a picture
-    of predictions shows, computed for those examples only by one compiled forward, kept for the
-    run's later pictures. (Op by op over a whole eval batch it took a quarter-width ResNet-18
-    0.7 s of each drawing, 0.5 s so; programs compiled before come from the compile cache.)"""
+    of predictions shows, computed for those examples only (not op by op over a whole eval batch)
+    by one compiled forward, kept for the run's later pictures."""
     shown = jax.tree.map(lambda a: a[:count], batch)
     if getattr(self, '_shown_forward', None) is None:
       self._shown_forward = jax.jit(lambda variables, b: self.forward(
