@@ -75,6 +75,22 @@ def test_resumed_run_equals_uninterrupted_bit_for_bit(data_dir, tmp_path, capsys
   assert '(no steps this run: the workdir was at step 40)' in capsys.readouterr().out
 
 
+def test_progress_bar_is_done_before_the_final_evaluation(data_dir, tmp_path, capsys, monkeypatch):
+  """The bar's last line is drawn when the steps end, so its rate is the steps' own: nothing of it
+  is drawn again once the final evaluation (and the pictures after it) begin."""
+  c = tiny(data_dir, num_steps=3, ckpt_every=0, eval_every=0)
+  evaluate, before = loop.Evaluator.__call__, []
+
+  def final_evaluation(self, state):
+    before.append(capsys.readouterr().err)   # what was drawn until now
+    return evaluate(self, state)
+  monkeypatch.setattr(loop.Evaluator, '__call__', final_evaluation)
+  loop.train_and_evaluate(c, tmp_path, progress=True)
+  after = capsys.readouterr().err
+  assert len(before) == 1 and '3/3' in before[0], before
+  assert '3/3' not in after and 'step/s' not in after, after
+
+
 @pytest.mark.slow  # 10-30 s: in CI (.ci/run), out of the 10-minute default run
 def test_corrupt_newest_checkpoint_falls_back_with_warning(data_dir, tmp_path, caplog):
   c = tiny(data_dir, num_steps=30, ckpt_every=10, eval_every=0)

@@ -216,6 +216,7 @@ def _train(config, workdir, overwrite, stop_after, progress, stop, held):
         t_log = time.perf_counter()
 
     profiler.stop()
+    writer.end_progress()
     preempted = step < config.num_steps
     if not preempted:
       t_eval = time.perf_counter()

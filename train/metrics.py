@@ -82,6 +82,12 @@ class MetricWriter:
       self._bar.set_postfix({k: show(v, '.4g') for k, v in postfix.items()}, refresh=False)
       self._bar.refresh()
 
+  def end_progress(self) -> None:
+    """The bar's last line, drawn when the steps end: its rate is the steps' own, not lowered by
+    the final evaluation and pictures that follow."""
+    if self._bar is not None:
+      self._bar.close()
+
   def message(self, text: str) -> None:
     if self.enabled:
       (self._bar.write if self._bar is not None else print)(text)
