@@ -61,9 +61,8 @@ def test_classifier_predictions_are_the_models_own_on_the_examples_shown(tmp_pat
   run.objective.plots(state, {k: jnp.asarray(v) for k, v in batch.items()}, tmp_path)
   logits = jax.jit(lambda v: run.objective.forward(v, batch, train=False, rngs={}, mutable=False))(
       {'params': state.params, **state.model_state})
-  assert len(drawn) == 1
-  for images, labels, predicted, path in drawn:
-    assert path.name == 'predictions.png'
-    np.testing.assert_array_equal(images, batch['image'][:plots.GRID_IMAGES])
-    np.testing.assert_array_equal(labels, batch['label'][:plots.GRID_IMAGES])
-    np.testing.assert_array_equal(predicted, np.argmax(logits, -1)[:plots.GRID_IMAGES])
+  (images, labels, predicted, path), = drawn   # one picture
+  assert path.name == 'predictions.png'
+  np.testing.assert_array_equal(images, batch['image'][:plots.GRID_IMAGES])
+  np.testing.assert_array_equal(labels, batch['label'][:plots.GRID_IMAGES])
+  np.testing.assert_array_equal(predicted, np.argmax(logits, -1)[:plots.GRID_IMAGES])
